@@ -1,0 +1,70 @@
+// Runs a task's chunks on the engine: each chunk waits its turn at the
+// scheduler, runs on a worker, and is retried on a fresh worker if its worker
+// dies (bounded). Reports every result as an event; owns no task state.
+import type { Scheduler, Priority } from './scheduler.ts';
+import type { EngineJob, EngineResult } from '../native/engine/types.ts';
+import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
+
+export interface Engine {
+  run(job: EngineJob, signal: AbortSignal): Promise<EngineResult>;
+  /** how many chunks can run at once */
+  readonly slots: number;
+}
+
+export interface ChunkRunInput {
+  taskId: string;
+  userId: string;
+  pcmPath: string;
+  language: string | undefined;
+  chunks: ChunkPlan[];
+  priority: Priority;
+}
+
+export type ChunkRunEvent =
+  | { type: 'CHUNK_DONE'; index: number; result: EngineResult }
+  | { type: 'CHUNK_FAILED'; index: number; code: string; message: string };
+
+export const MAX_ATTEMPTS = 3;
+
+export async function runChunks(
+  deps: { scheduler: Scheduler; engine: Engine; onRetry?: (index: number, attempt: number, error: unknown) => void },
+  input: ChunkRunInput,
+  report: (event: ChunkRunEvent) => void,
+  signal: AbortSignal,
+): Promise<void> {
+  const queue = [...input.chunks];
+  let language = input.language;
+
+  const runOne = async (chunk: ChunkPlan): Promise<void> => {
+    for (let attempt = 1; ; attempt++) {
+      const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
+      try {
+        const result = await deps.engine.run({ pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language }, signal);
+        language ??= result.language ?? undefined;
+        report({ type: 'CHUNK_DONE', index: chunk.index, result });
+        return;
+      } catch (error) {
+        signal.throwIfAborted();
+        const code = (error as { code?: string }).code;
+        if (code !== 'engine_crashed' || attempt >= MAX_ATTEMPTS) {
+          const message = `chunk ${chunk.index} failed after ${attempt} attempt(s): ${error instanceof Error ? error.message : String(error)}`;
+          report({ type: 'CHUNK_FAILED', index: chunk.index, code: 'engine_failed', message });
+          throw error;
+        }
+        deps.onRetry?.(chunk.index, attempt, error);
+      } finally {
+        lease.release();
+      }
+    }
+  };
+
+  // Without a language, the first chunk detects it alone, so the rest agree.
+  if (language === undefined && queue.length > 0) await runOne(queue.shift()!);
+
+  const lanes = Math.max(1, Math.min(deps.engine.slots, queue.length));
+  await Promise.all(
+    Array.from({ length: lanes }, async () => {
+      while (queue.length > 0 && !signal.aborted) await runOne(queue.shift()!);
+    }),
+  );
+}

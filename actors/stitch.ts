@@ -1,0 +1,26 @@
+// Places a chunk's segments on the recording's timeline: shifts them by the
+// chunk's offset and keeps the transcript ordered and non-overlapping across
+// chunk boundaries. Pure.
+import type { Segment } from '../client/protocol.ts';
+import type { EngineSegment } from '../native/engine/types.ts';
+
+const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
+
+/**
+ * @param offsetSec where the chunk starts in the recording
+ * @param chunkEndSec where it ends: no segment runs past it
+ * @param previousEnd where the transcript so far ends: no segment starts before it
+ */
+export function stitchChunk(chunk: number, raw: EngineSegment[], offsetSec: number, chunkEndSec: number, previousEnd: number): Segment[] {
+  const out: Segment[] = [];
+  let floor = previousEnd;
+  for (const s of raw) {
+    const text = s.text.trim();
+    if (!text) continue;
+    const start = round(Math.min(chunkEndSec, Math.max(floor, offsetSec + s.start)));
+    const end = round(Math.min(chunkEndSec, Math.max(start, offsetSec + s.end)));
+    out.push({ start, end, text, chunk });
+    floor = end;
+  }
+  return out;
+}

@@ -1,0 +1,192 @@
+// The task actor: one per uploaded file. It owns the task's truth (status,
+// progress, segments, seq) and emits every change exactly once as a frame with
+// the next seq. Side effects live in its two child actors, decoding and
+// transcription, which report back with events; cancelling stops them, and
+// stopping them aborts their work.
+import { setup, fromCallback, enqueueActions, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import type { Segment, Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol.ts';
+import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
+import type { PreparedAudio } from '../native/audio/audio-worker.ts';
+import { samplesToSeconds } from '../native/audio/pcm.ts';
+import { runChunks, type ChunkRunEvent, type Engine } from './chunk-runner.ts';
+import type { Scheduler } from './scheduler.ts';
+import { stitchChunk } from './stitch.ts';
+
+export interface TaskServices {
+  prepareAudio(inputPath: string, pcmPath: string, signal: AbortSignal, onStart: () => void): Promise<PreparedAudio>;
+  scheduler: Scheduler;
+  engine: Engine;
+  onChunkRetry?: (taskId: string, index: number, attempt: number, error: unknown) => void;
+}
+
+export interface TaskInput {
+  task: Task;
+  audioPath: string;
+  pcmPath: string;
+}
+
+export interface TaskContext {
+  task: Task;
+  audioPath: string;
+  pcmPath: string;
+  chunks: ChunkPlan[];
+  /** engine output per finished chunk, relative to the chunk (silent chunks: empty) */
+  results: Record<number, ChunkResult>;
+  /** chunks [0, emitted) are on the transcript, in order */
+  emitted: number;
+}
+
+interface ChunkResult {
+  segments: { start: number; end: number; text: string }[];
+}
+
+export type TaskEvent =
+  | { type: 'DECODE_STARTED' }
+  | { type: 'DECODED'; audio: PreparedAudio }
+  | { type: 'PREPARE_FAILED'; code: string; message: string }
+  | ChunkRunEvent
+  | { type: 'CANCEL' };
+
+export interface FrameEmitted {
+  type: 'frame';
+  frame: TaskEventFrame;
+}
+
+type FrameBody = TaskEventFrame extends infer F ? (F extends TaskEventFrame ? Omit<F, 'id' | 'seq'> : never) : never;
+
+/** Applies a change to the public task and numbers the frames that announce it. */
+function advance(task: Task, patch: Partial<Task>, bodies: FrameBody[]): { task: Task; frames: TaskEventFrame[] } {
+  const frames = bodies.map((body, i) => ({ ...body, id: task.id, seq: task.seq + i + 1 }) as TaskEventFrame);
+  return { task: { ...task, ...patch, seq: task.seq + bodies.length, updatedAt: new Date().toISOString() }, frames };
+}
+
+const pctOf = (done: number, total: number) => (total === 0 ? 0 : Math.floor((done / total) * 1000) / 10);
+
+/**
+ * Puts finished chunks on the transcript in chunk order (a later chunk that
+ * finishes first waits for its predecessors) and reports progress.
+ */
+function takeResults(context: TaskContext, results: Record<number, ChunkResult>, language?: string) {
+  const bodies: FrameBody[] = [];
+  let emitted = context.emitted;
+  let segments = context.task.segments;
+  for (; results[emitted]; emitted++) {
+    const chunk = context.chunks[emitted]!;
+    const placed = stitchChunk(emitted, results[emitted]!.segments, samplesToSeconds(chunk.start), samplesToSeconds(chunk.end), segments.at(-1)?.end ?? 0);
+    if (placed.length) segments = [...segments, ...placed];
+    bodies.push({ type: 'segments', chunk: emitted, segments: placed });
+  }
+  const done = Object.keys(results).length;
+  const progress = { done, total: context.chunks.length, pct: pctOf(done, context.chunks.length) };
+  bodies.push({ type: 'progress', ...progress });
+  const patch: Partial<Task> = { segments, progress, ...(language && !context.task.language ? { language } : {}) };
+  return { results, emitted, ...advance(context.task, patch, bodies) };
+}
+
+export function createTaskMachine(services: TaskServices) {
+  return setup({
+    types: {
+      context: {} as TaskContext,
+      events: {} as TaskEvent,
+      input: {} as TaskInput,
+      emitted: {} as FrameEmitted,
+    },
+    actors: {
+      prepareAudio: fromCallback<TaskEvent, { audioPath: string; pcmPath: string }>(({ input, sendBack }) => {
+        const abort = new AbortController();
+        services
+          .prepareAudio(input.audioPath, input.pcmPath, abort.signal, () => sendBack({ type: 'DECODE_STARTED' }))
+          .then((audio) => sendBack({ type: 'DECODED', audio }))
+          .catch((error: { code?: string; message?: string }) => {
+            if (!abort.signal.aborted) sendBack({ type: 'PREPARE_FAILED', code: error.code ?? 'internal', message: error.message ?? String(error) });
+          });
+        return () => abort.abort();
+      }),
+      transcribeChunks: fromCallback<TaskEvent, TaskContext>(({ input, sendBack }) => {
+        const abort = new AbortController();
+        const pending = input.chunks.filter((c) => !input.results[c.index]);
+        runChunks(
+          { scheduler: services.scheduler, engine: services.engine, onRetry: (i, n, e) => services.onChunkRetry?.(input.task.id, i, n, e) },
+          { taskId: input.task.id, userId: input.task.userId, pcmPath: input.pcmPath, language: input.task.language, chunks: pending, priority: 'batch' },
+          (event) => {
+            if (!abort.signal.aborted) sendBack(event);
+          },
+          abort.signal,
+        ).catch(() => {}); // failures arrive as CHUNK_FAILED; aborts are ours
+        return () => abort.abort();
+      }),
+    },
+    actions: {
+      announce: enqueueActions(({ context, enqueue }, params: { status: TaskStatus }) => {
+        if (context.task.status === params.status) return;
+        const { task, frames } = advance(context.task, { status: params.status }, [{ type: 'status', status: params.status }]);
+        enqueue.assign({ task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
+      announceFailure: enqueueActions(({ context, event, enqueue }) => {
+        const error: TaskError =
+          event.type === 'PREPARE_FAILED' || event.type === 'CHUNK_FAILED' ? { code: event.code, message: event.message } : { code: 'internal', message: 'the task failed' };
+        const { task, frames } = advance(context.task, { status: 'failed', error }, [{ type: 'status', status: 'failed', error }]);
+        enqueue.assign({ task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
+      recordPlan: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'DECODED') return;
+        const { chunks, durationSec } = event.audio;
+        const silent: Record<number, ChunkResult> = {};
+        for (const c of chunks) if (c.silent) silent[c.index] = { segments: [] };
+        const planned = { ...context, chunks, task: { ...context.task, durationSec } };
+        const { results, emitted, task, frames } = takeResults(planned, silent);
+        enqueue.assign({ chunks, results, emitted, task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
+      recordChunk: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'CHUNK_DONE' || context.results[event.index]) return;
+        const added = { ...context.results, [event.index]: { segments: event.result.segments } };
+        const { results, emitted, task, frames } = takeResults(context, added, event.result.language ?? undefined);
+        enqueue.assign({ results, emitted, task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
+    },
+    guards: {
+      allChunksDone: ({ context }) => context.chunks.length > 0 && context.emitted === context.chunks.length,
+    },
+  }).createMachine({
+    id: 'task',
+    context: ({ input }) => ({ task: input.task, audioPath: input.audioPath, pcmPath: input.pcmPath, chunks: [], results: {}, emitted: 0 }),
+    initial: 'preparing',
+    states: {
+      preparing: {
+        invoke: { src: 'prepareAudio', input: ({ context }) => ({ audioPath: context.audioPath, pcmPath: context.pcmPath }) },
+        initial: 'queued',
+        states: {
+          queued: { entry: { type: 'announce', params: { status: 'queued' } }, on: { DECODE_STARTED: 'decoding' } },
+          decoding: { entry: { type: 'announce', params: { status: 'decoding' } } },
+        },
+        on: {
+          DECODED: { target: 'transcribing', actions: 'recordPlan' },
+          PREPARE_FAILED: 'failed',
+        },
+      },
+      transcribing: {
+        entry: { type: 'announce', params: { status: 'transcribing' } },
+        invoke: { src: 'transcribeChunks', input: ({ context }) => context },
+        always: { guard: 'allChunksDone', target: 'completed' },
+        on: {
+          CHUNK_DONE: { actions: 'recordChunk' },
+          CHUNK_FAILED: 'failed',
+        },
+      },
+      completed: { type: 'final', entry: { type: 'announce', params: { status: 'completed' } } },
+      failed: { type: 'final', entry: 'announceFailure' },
+      cancelled: { type: 'final', entry: { type: 'announce', params: { status: 'cancelled' } } },
+    },
+    on: {
+      CANCEL: { target: '.cancelled' },
+    },
+  });
+}
+
+export type TaskMachine = ReturnType<typeof createTaskMachine>;
+export type TaskActor = ActorRefFrom<TaskMachine>;
+export type TaskSnapshot = SnapshotFrom<TaskMachine>;

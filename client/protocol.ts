@@ -1,0 +1,137 @@
+// The hub's public contract (docs/protocol.md) as types, plus the validators
+// for what clients send. Shared by the server, the SDK, the CLI and the web app:
+// it must stay free of Node-only imports.
+import { z } from 'zod';
+
+export const TASK_STATUSES = ['queued', 'decoding', 'transcribing', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const FINISHED_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled', 'interrupted'];
+export const isFinished = (status: TaskStatus) => FINISHED_STATUSES.includes(status);
+
+export type TaskKind = 'file' | 'stream';
+
+export interface Word {
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface Segment {
+  start: number;
+  end: number;
+  text: string;
+  chunk?: number;
+  words?: Word[];
+  speaker?: string;
+}
+
+export interface Progress {
+  done: number;
+  total: number;
+  pct: number;
+}
+
+export interface TaskError {
+  code: string;
+  message: string;
+}
+
+export interface Task {
+  id: string;
+  userId: string;
+  kind: TaskKind;
+  status: TaskStatus;
+  createdAt: string;
+  updatedAt: string;
+  name?: string;
+  language?: string;
+  durationSec?: number;
+  progress: Progress;
+  segments: Segment[];
+  error?: TaskError;
+  seq: number;
+  /** the engine model that transcribes it, e.g. `synthetic:tiny` (addition to the contract) */
+  model?: string;
+}
+
+/** Stable error codes: on HTTP bodies and socket `error` frames. */
+export const ERROR_CODES = [
+  'unauthorized',
+  'forbidden',
+  'not_found',
+  'bad_request',
+  'unsupported_audio',
+  'payload_too_large',
+  'overloaded',
+  'internal',
+  'engine_failed',
+  'shutting_down',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+// ---- hub → client frames ----------------------------------------------------
+
+export interface TaskSnapshotFrame {
+  type: 'task';
+  id: string;
+  seq: number;
+  task: Task;
+}
+export interface StatusFrame {
+  type: 'status';
+  id: string;
+  seq: number;
+  status: TaskStatus;
+  error?: TaskError;
+}
+export interface ProgressFrame {
+  type: 'progress';
+  id: string;
+  seq: number;
+  done: number;
+  total: number;
+  pct: number;
+}
+export interface SegmentsFrame {
+  type: 'segments';
+  id: string;
+  seq: number;
+  chunk: number;
+  segments: Segment[];
+}
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  ref?: unknown;
+}
+export interface PongFrame {
+  type: 'pong';
+  ref?: unknown;
+}
+/** Acknowledges subscribe/unsubscribe when the client sent a `ref` (addition to the contract). */
+export interface AckFrame {
+  type: 'subscribed' | 'unsubscribed';
+  id: string;
+  ref?: unknown;
+}
+
+/** A frame about one task: each carries the task's next `seq`. */
+export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame;
+export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame;
+
+// ---- client → hub messages --------------------------------------------------
+
+const ref = z.union([z.string().max(200), z.number()]).optional();
+const taskId = z.string().min(1).max(100);
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), id: taskId, since: z.number().int().min(0).optional(), ref }),
+  z.object({ type: z.literal('unsubscribe'), id: taskId, ref }),
+  z.object({ type: z.literal('ping'), ref }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Transcript export formats of `GET /v1/tasks/{id}/transcript`. */
+export const TRANSCRIPT_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const;
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];

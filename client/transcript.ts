@@ -1,0 +1,53 @@
+// Transcript exports (txt, srt, vtt, json) from a task's segments. Pure
+// functions shared by the hub's transcript route and the clients.
+import type { Segment, Task, TranscriptFormat } from './protocol.ts';
+
+export const TRANSCRIPT_CONTENT_TYPES: Record<TranscriptFormat, string> = {
+  json: 'application/json; charset=utf-8',
+  txt: 'text/plain; charset=utf-8',
+  srt: 'application/x-subrip; charset=utf-8',
+  vtt: 'text/vtt; charset=utf-8',
+};
+
+export function formatTranscript(task: Task, format: TranscriptFormat): string {
+  switch (format) {
+    case 'json':
+      return JSON.stringify({ id: task.id, status: task.status, language: task.language, durationSec: task.durationSec, segments: task.segments });
+    case 'txt':
+      return toText(task.segments);
+    case 'srt':
+      return toSrt(task.segments);
+    case 'vtt':
+      return toVtt(task.segments);
+  }
+}
+
+export function toText(segments: Segment[]): string {
+  const text = segments.map((s) => s.text.trim()).filter(Boolean).join(' ');
+  return text ? `${text}\n` : '';
+}
+
+export function toSrt(segments: Segment[]): string {
+  return cues(segments)
+    .map((s, i) => `${i + 1}\n${clock(s.start, ',')} --> ${clock(s.end, ',')}\n${s.text}\n`)
+    .join('\n');
+}
+
+export function toVtt(segments: Segment[]): string {
+  const body = cues(segments).map((s) => `${clock(s.start, '.')} --> ${clock(s.end, '.')}\n${s.text}\n`);
+  return ['WEBVTT\n', ...body].join('\n');
+}
+
+/** Segments worth a subtitle cue; "-->" and blank lines would break the cue syntax. */
+function cues(segments: Segment[]): Segment[] {
+  return segments
+    .map((s) => ({ ...s, text: s.text.trim().replaceAll('-->', '->').replace(/\n\s*\n/g, '\n') }))
+    .filter((s) => s.text.length > 0);
+}
+
+/** `HH:MM:SS,mmm` (srt) or `HH:MM:SS.mmm` (vtt). */
+export function clock(seconds: number, separator: ',' | '.'): string {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(Math.floor(ms / 3_600_000))}:${pad(Math.floor(ms / 60_000) % 60)}:${pad(Math.floor(ms / 1000) % 60)}${separator}${pad(ms % 1000, 3)}`;
+}

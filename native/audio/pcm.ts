@@ -1,0 +1,28 @@
+// The hub's one internal audio format: 16 kHz mono float32 little-endian, as a
+// headerless file in the spool. Chunks are sample ranges of it, so engine
+// workers read their own slice and audio never crosses the hub's event loop.
+import { open } from 'node:fs/promises';
+
+export const SAMPLE_RATE = 16_000;
+export const BYTES_PER_SAMPLE = 4;
+
+export const samplesToSeconds = (samples: number) => samples / SAMPLE_RATE;
+export const secondsToSamples = (seconds: number) => Math.round(seconds * SAMPLE_RATE);
+
+/** Reads samples [start, end) of a pcm file. */
+export async function readPcmRange(path: string, start: number, end: number): Promise<Float32Array> {
+  const length = Math.max(0, end - start);
+  const bytes = new Uint8Array(length * BYTES_PER_SAMPLE);
+  const file = await open(path, 'r');
+  try {
+    let got = 0;
+    while (got < bytes.length) {
+      const { bytesRead } = await file.read(bytes, got, bytes.length - got, start * BYTES_PER_SAMPLE + got);
+      if (bytesRead === 0) break;
+      got += bytesRead;
+    }
+    return new Float32Array(bytes.buffer, 0, Math.floor(got / BYTES_PER_SAMPLE));
+  } finally {
+    await file.close();
+  }
+}

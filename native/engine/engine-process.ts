@@ -1,0 +1,102 @@
+// Child-process entry of an engine worker: loads the whisper.cpp model once and
+// transcribes chunks, reached through Comlink over IPC. A process, not a worker
+// thread, because whisper.cpp cannot be interrupted and a native abort takes its
+// whole process down: the pool SIGKILLs and replaces us, and the hub survives.
+import { Whisper, WhisperFullParams, WhisperSamplingStrategy, type Segment as NativeSegment } from '@napi-rs/whisper';
+import * as Comlink from 'comlink';
+import { ipcEndpoint } from '../endpoints.ts';
+import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
+import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
+
+const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
+const threads = Number(process.env.ENGINE_THREADS ?? '1');
+
+let whisper: Whisper | undefined;
+let loadError: string | undefined;
+const loadStarted = performance.now();
+try {
+  whisper = new Whisper(modelPath);
+} catch (error) {
+  loadError = error instanceof Error ? error.message : String(error);
+}
+const loadMs = performance.now() - loadStarted;
+
+const api = {
+  info() {
+    if (!whisper) throw new Error(`cannot load the model ${modelPath}: ${loadError}`);
+    return { pid: process.pid, loadMs, multilingual: whisper.isMultilingual === 1, threads };
+  },
+
+  async transcribe(job: EngineJob): Promise<EngineResult> {
+    if (!whisper) throw new Error(`model not loaded: ${loadError}`);
+    const started = performance.now();
+    const audio = await readPcmRange(job.pcmPath, job.start, job.end);
+    const audioSec = audio.length / SAMPLE_RATE;
+    const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
+    params.nThreads = threads;
+    params.language = job.language ?? 'auto';
+    params.printProgress = false;
+    params.printRealtime = false;
+    params.printTimestamps = false;
+    params.printSpecial = false;
+    const received: NativeSegment[] = [];
+    params.onNewSegment = (s) => received.push(s);
+    const text = whisper.full(params, padToMinimum(audio));
+    const native = await collectSegments(received, text);
+    return {
+      segments: clampToChunk(native, text, audioSec),
+      language: Whisper.lang(whisper.fullLangId) ?? null,
+      engineMs: performance.now() - started,
+      audioSec,
+    };
+  },
+};
+
+export type EngineApi = typeof api;
+
+/** whisper.cpp skips input under 100 ms (and then repeats the previous result): pad with silence. */
+function padToMinimum(audio: Float32Array): Float32Array {
+  const minimum = SAMPLE_RATE; // 1 s
+  if (audio.length >= minimum) return audio;
+  const padded = new Float32Array(minimum);
+  padded.set(audio);
+  return padded;
+}
+
+const squash = (s: string) => s.replace(/\s+/g, '');
+
+/**
+ * Segment callbacks arrive on the event loop after `full()` returns: wait until
+ * they add up to the returned text (a turn or two), but never long.
+ */
+async function collectSegments(received: NativeSegment[], text: string): Promise<NativeSegment[] | undefined> {
+  const want = squash(text);
+  const deadline = performance.now() + 500;
+  while (squash(received.map((s) => s.text).join('')) !== want) {
+    if (performance.now() > deadline) return undefined;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return received;
+}
+
+/**
+ * Seconds from the chunk's start; whisper's centisecond times may run past the
+ * chunk (its window is 30 s whatever the audio), so clamp them, drop what starts
+ * after the end, and keep segments ordered and non-overlapping.
+ */
+export function clampToChunk(native: NativeSegment[] | undefined, text: string, audioSec: number): EngineSegment[] {
+  const source = native ?? [{ start: 0, end: Math.round(audioSec * 100), text }];
+  const out: EngineSegment[] = [];
+  let lastEnd = 0;
+  for (const s of source) {
+    const t = s.text.trim();
+    const start = Math.max(lastEnd, Math.min(s.start / 100, audioSec));
+    const end = Math.max(start, Math.min(s.end / 100, audioSec));
+    if (!t || start >= audioSec) continue;
+    out.push({ start, end, text: t });
+    lastEnd = end;
+  }
+  return out;
+}
+
+Comlink.expose(api, ipcEndpoint(process as unknown as Parameters<typeof ipcEndpoint>[0]));
