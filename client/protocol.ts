@@ -66,6 +66,7 @@ export const ERROR_CODES = [
   'internal',
   'engine_failed',
   'shutting_down',
+  'corrupt_record',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -135,3 +136,9 @@ export type ClientMessage = z.infer<typeof clientMessageSchema>;
 /** Transcript export formats of `GET /v1/tasks/{id}/transcript`. */
 export const TRANSCRIPT_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const;
 export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+
+/** Languages whisper knows (ISO 639-1 where one exists); `language=` takes one of these or `auto`. */
+export const LANGUAGES = (
+  'en zh de es ru ko fr ja pt tr pl ca nl ar sv it id hi fi vi he uk el ms cs ro da hu ta no th ur hr bg lt la mi ml cy sk te fa lv bn sr az sl kn et ' +
+  'mk br eu is hy ne mn bs kk sq sw gl mr pa si km sn yo so af oc ka be tg sd gu am yi lo uz fo ht ps tk nn mt sa lb my bo tl mg as tt haw ln ha ba jw su yue'
+).split(' ');

@@ -5,12 +5,13 @@
 // never decides who goes next: the scheduler does, and never asks for more
 // concurrent jobs than `size`.
 import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'node:events';
 import * as Comlink from 'comlink';
 import { ipcEndpoint } from '../endpoints.ts';
 import { EngineError, type EngineJob, type EngineResult } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
-import { TS_EXEC_ARGV, nativePath } from '../isolates.ts';
+import { TS_EXEC_ARGV } from '../isolates.ts';
 
 export interface EnginePoolOptions {
   modelPath: string;
@@ -131,7 +132,7 @@ export class EnginePool extends EventEmitter {
 
   private spawn(slot: Slot): void {
     if (this.closed) return;
-    const child = fork(nativePath('./engine/engine-process.ts'), [], {
+    const child = fork(fileURLToPath(new URL('./engine-process.ts', import.meta.url)), [], {
       execArgv: TS_EXEC_ARGV,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

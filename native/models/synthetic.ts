@@ -15,6 +15,7 @@
 // a single decoding pass, as with a real model on clean speech), and obviously fake.
 //
 // Synchronous on purpose: call it from a worker or a CLI, never the hub's loop.
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 
 export interface SyntheticShape {
@@ -51,7 +52,7 @@ const TYPE_F16 = 1;
 
 /** Writes the model to `path` (atomically, through a temporary file). */
 export function writeSyntheticModel(path: string, shape: SyntheticShape, seed = 1): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+  const tmp = `${path}.${randomUUID()}.tmp`;
   const fd = openSync(tmp, 'w');
   const out = new ChunkedWriter(fd);
   try {

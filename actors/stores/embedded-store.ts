@@ -1,0 +1,58 @@
+// The zero-setup store: SQLite (better-sqlite3) in a file under the data dir,
+// run in its own worker thread so that no query ever blocks the hub's loop.
+import { ThreadWorker } from '../../native/isolates.ts';
+import type { Read, SqliteWorkerApi } from './sqlite-worker.ts';
+import type { Task } from '../../client/protocol.ts';
+import { CorruptRecordError, type ListQuery, type StoredTask, type TaskStore } from './task-store.ts';
+
+export class EmbeddedStore implements TaskStore {
+  readonly kind = 'embedded';
+  private readonly worker: ThreadWorker<SqliteWorkerApi>;
+
+  constructor(
+    path: string,
+    private readonly onCorrupt: (message: string) => void = () => {},
+  ) {
+    this.worker = new ThreadWorker<SqliteWorkerApi>(new URL('./sqlite-worker.ts', import.meta.url), 'embedded store', { path });
+  }
+
+  insert(doc: StoredTask): Promise<void> {
+    return this.worker.call((db) => db.insert(doc));
+  }
+
+  update(docs: StoredTask[]): Promise<void> {
+    return this.worker.call((db) => db.update(docs));
+  }
+
+  async get(id: string): Promise<StoredTask | undefined> {
+    const read = await this.worker.call((db) => db.get(id) as Promise<Read<StoredTask> | undefined>);
+    if (!read) return undefined;
+    if (!read.ok) throw new CorruptRecordError(read.message);
+    return read.value;
+  }
+
+  async list(query: ListQuery): Promise<Task[]> {
+    const { tasks, corrupt } = await this.worker.call((db) => db.list(query));
+    corrupt.forEach(this.onCorrupt);
+    return tasks;
+  }
+
+  async unfinished(): Promise<StoredTask[]> {
+    const { docs, corrupt } = await this.worker.call((db) => db.unfinished());
+    corrupt.forEach(this.onCorrupt);
+    return docs;
+  }
+
+  delete(id: string): Promise<boolean> {
+    return this.worker.call((db) => db.delete(id));
+  }
+
+  async ping(): Promise<void> {
+    await this.worker.call((db) => db.ping());
+  }
+
+  async close(): Promise<void> {
+    await this.worker.call((db) => db.close()).catch(() => {});
+    await this.worker.close();
+  }
+}

@@ -1,0 +1,89 @@
+// The engine as the rest of the hub sees it: the model being resolved (fetched
+// or generated), then a pool of workers running it. Chunks that ask before the
+// pool is up wait for it; status says where it stands, for /readyz and tasks.
+import { join } from 'node:path';
+import { EnginePool } from './engine-pool.ts';
+import { EngineError, type EngineJob, type EngineResult } from './types.ts';
+import { resolveModel, type ResolvedModel } from '../models/resolve.ts';
+
+type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void;
+
+export interface EngineStatus {
+  state: 'loading' | 'ready' | 'failed';
+  model: string | undefined;
+  synthetic: boolean;
+  fallbackReason?: string;
+  failure?: string;
+  workers: number;
+  threadsPerWorker: number;
+}
+
+export class EngineService {
+  private model: ResolvedModel | undefined;
+  private pool: EnginePool | undefined;
+  private failure: string | undefined;
+  private readonly started: Promise<EnginePool>;
+
+  constructor(
+    private readonly options: { spec: string | undefined; dataDir: string; workers: number; threadsPerWorker: number; log: Log },
+  ) {
+    this.started = this.start();
+    this.started.catch(() => {}); // reported through status() and run()
+  }
+
+  get slots(): number {
+    return this.options.workers;
+  }
+
+  /** Resolves when the model is loaded in every worker; rejects if it cannot be. */
+  ready(): Promise<EnginePool> {
+    return this.started;
+  }
+
+  get modelName(): string | undefined {
+    return this.model?.name;
+  }
+
+  get workerPool(): EnginePool | undefined {
+    return this.pool;
+  }
+
+  async run(job: EngineJob, signal: AbortSignal): Promise<EngineResult> {
+    const pool = await this.started.catch((e: Error) => {
+      throw new EngineError('engine_failed', e.message);
+    });
+    return pool.run(job, signal);
+  }
+
+  status(): EngineStatus {
+    const failure = this.failure ?? this.pool?.failure;
+    return {
+      state: failure ? 'failed' : this.pool?.isReady ? 'ready' : 'loading',
+      model: this.model?.name,
+      synthetic: this.model?.synthetic ?? false,
+      ...(this.model?.fallbackReason ? { fallbackReason: this.model.fallbackReason } : {}),
+      ...(failure ? { failure } : {}),
+      workers: this.options.workers,
+      threadsPerWorker: this.options.threadsPerWorker,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
+
+  private async start(): Promise<EnginePool> {
+    const { log } = this.options;
+    try {
+      this.model = await resolveModel(this.options.spec, join(this.options.dataDir, 'models'), log);
+      this.pool = new EnginePool({ modelPath: this.model.path, size: this.options.workers, threadsPerWorker: this.options.threadsPerWorker, log });
+      await this.pool.ready();
+      log('info', 'engine ready', { model: this.model.name, workers: this.options.workers, threadsPerWorker: this.options.threadsPerWorker });
+      return this.pool;
+    } catch (error) {
+      this.failure = (error as Error).message;
+      log('error', 'engine failed to start', { error: this.failure });
+      throw error;
+    }
+  }
+}

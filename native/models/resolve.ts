@@ -1,0 +1,92 @@
+// Turns WHISPER_MODEL into a ggml file on disk:
+//  - a path to a ggml file: used as it is (it must exist);
+//  - a model name (`base.en`, `large-v3-turbo`, ...): fetched once into the
+//    cache, checksum verified;
+//  - `synthetic:micro` / `synthetic:tiny`: generated once into the cache.
+// Unset, the default model is fetched. When a named model cannot be had (no
+// network), the hub falls back to `synthetic:tiny` and says so loudly: it still
+// starts, but its text is a fixed script, not a transcription.
+import { access, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_MODEL, MODEL_SHA1, MODEL_SOURCE, modelFileName } from './catalog.ts';
+import { downloadVerified } from './download.ts';
+import { isSyntheticName, type SyntheticName } from './synthetic.ts';
+import { ThreadWorker } from '../isolates.ts';
+import type { SyntheticWorkerApi } from './synthetic-worker.ts';
+
+export interface ResolvedModel {
+  /** as shown to users: `base.en`, `synthetic:tiny`, or the file path */
+  name: string;
+  path: string;
+  synthetic: boolean;
+  /** why the hub is not running the model it was asked for */
+  fallbackReason?: string;
+}
+
+type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void;
+
+export class ModelError extends Error {}
+
+const SYNTHETIC_VERSION = 1; // bump when the generator's output changes
+
+const exists = (path: string) => access(path).then(() => true, () => false);
+
+export function looksLikePath(spec: string): boolean {
+  return spec.includes('/') || spec.includes('\\') || spec.endsWith('.bin');
+}
+
+export async function resolveModel(spec: string | undefined, cacheDir: string, log: Log): Promise<ResolvedModel> {
+  await mkdir(cacheDir, { recursive: true });
+  const wanted = spec ?? DEFAULT_MODEL;
+  if (wanted.startsWith('synthetic:')) {
+    const shape = wanted.slice('synthetic:'.length);
+    if (!isSyntheticName(shape)) throw new ModelError(`unknown synthetic model "${wanted}" (synthetic:micro or synthetic:tiny)`);
+    return synthetic(shape, cacheDir, log);
+  }
+  if (looksLikePath(wanted)) {
+    if (!(await exists(wanted))) throw new ModelError(`WHISPER_MODEL file ${wanted} does not exist`);
+    return { name: wanted, path: wanted, synthetic: false };
+  }
+  if (!Object.hasOwn(MODEL_SHA1, wanted)) {
+    throw new ModelError(`unknown model "${wanted}": use a ggml file path, one of ${Object.keys(MODEL_SHA1).join(', ')}, or synthetic:tiny`);
+  }
+  const path = join(cacheDir, modelFileName(wanted));
+  if (await exists(path)) return { name: wanted, path, synthetic: false };
+  try {
+    await fetchModel(wanted, path, log);
+    return { name: wanted, path, synthetic: false };
+  } catch (error) {
+    const reason = `model "${wanted}" could not be downloaded (${(error as Error).message})`;
+    log('error', `${reason}. FALLING BACK TO synthetic:tiny: transcripts will be a fixed test script, not your audio. Put a ggml file in ${cacheDir} or set WHISPER_MODEL.`);
+    return { ...(await synthetic('tiny', cacheDir, log)), fallbackReason: reason };
+  }
+}
+
+async function fetchModel(name: string, path: string, log: Log): Promise<void> {
+  const url = `${MODEL_SOURCE}/${modelFileName(name)}`;
+  log('info', `downloading model ${name}`, { url });
+  let nextReport = 0;
+  await downloadVerified(url, path, MODEL_SHA1[name], ({ received, total }) => {
+    const pct = total ? Math.floor((received / total) * 100) : undefined;
+    if (pct !== undefined && pct >= nextReport) {
+      log('info', `downloading model ${name}: ${'#'.repeat(pct / 5).padEnd(20, '.')} ${pct}%`, { received, total });
+      nextReport = pct + 10;
+    }
+  });
+  log('info', `model ${name} downloaded and verified`, { path });
+}
+
+async function synthetic(shape: SyntheticName, cacheDir: string, log: Log): Promise<ResolvedModel> {
+  const path = join(cacheDir, `synthetic-${shape}-v${SYNTHETIC_VERSION}.bin`);
+  if (!(await exists(path))) {
+    log('info', `generating synthetic:${shape} model`, { path });
+    const worker = new ThreadWorker<SyntheticWorkerApi>(new URL('./synthetic-worker.ts', import.meta.url), 'model generator');
+    try {
+      await worker.call((api) => api.write(path, shape));
+    } finally {
+      await worker.close();
+    }
+  }
+  log('warn', `using SYNTHETIC model synthetic:${shape}: real engine cost, but every transcript is a fixed test script`);
+  return { name: `synthetic:${shape}`, path, synthetic: true };
+}

@@ -1,0 +1,124 @@
+// The hub's configuration: environment variables, each overridable by a CLI
+// flag, validated once at start with messages that say what to fix.
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export interface TokenGrant {
+  userId: string;
+  admin: boolean;
+}
+
+export interface HubConfig {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** what WHISPER_MODEL asked for; undefined: the default model */
+  model: string | undefined;
+  workers: number;
+  /** HUB_WORKERS as given (it is capped at the number of cores) */
+  requestedWorkers: number | undefined;
+  threadsPerWorker: number;
+  /** empty: no tokens configured, open access as the local admin user */
+  tokens: Map<string, TokenGrant>;
+  maxUploadBytes: number;
+  mongodbUri: string | undefined;
+  logLevel: string;
+}
+
+/** Environment variable → CLI flag. */
+export const SETTINGS = {
+  HUB_HOST: 'host',
+  HUB_PORT: 'port',
+  HUB_DATA_DIR: 'data-dir',
+  WHISPER_MODEL: 'model',
+  HUB_WORKERS: 'workers',
+  HUB_TOKENS: 'tokens',
+  HUB_MAX_UPLOAD_MB: 'max-upload-mb',
+  MONGODB_URI: 'mongodb-uri',
+  HUB_LOG_LEVEL: 'log-level',
+} as const;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const integer = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `${name} must be a whole number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
+const schema = z.object({
+  HUB_HOST: z.string().trim().min(1, 'HUB_HOST must not be empty').default('127.0.0.1'),
+  HUB_PORT: integer('HUB_PORT', 0, 65535).default(8080),
+  HUB_DATA_DIR: z.string().trim().min(1, 'HUB_DATA_DIR must not be empty').default('./data'),
+  WHISPER_MODEL: z.string().trim().min(1, 'WHISPER_MODEL must not be empty').optional(),
+  HUB_WORKERS: integer('HUB_WORKERS', 1, 64).optional(),
+  HUB_TOKENS: z.string().optional(),
+  HUB_MAX_UPLOAD_MB: integer('HUB_MAX_UPLOAD_MB', 1, 1_000_000).default(500),
+  MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
+  HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+/** `token=user` pairs, comma separated; `token=user:admin` grants admin. */
+export function parseTokens(text: string | undefined): { tokens: Map<string, TokenGrant>; problems: string[] } {
+  const tokens = new Map<string, TokenGrant>();
+  const problems: string[] = [];
+  for (const [i, raw] of (text ?? '').split(',').entries()) {
+    const pair = raw.trim();
+    if (!pair) continue;
+    const match = /^([^=\s]+)=([^,:=\s]+)(:admin)?$/.exec(pair);
+    if (!match) {
+      problems.push(`HUB_TOKENS entry ${i + 1} must look like token=user or token=user:admin`);
+      continue;
+    }
+    const [, token, userId, admin] = match;
+    if (tokens.has(token!)) problems.push(`HUB_TOKENS entry ${i + 1}: the same token appears twice`);
+    tokens.set(token!, { userId: userId!, admin: Boolean(admin) });
+  }
+  return { tokens, problems };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] = process.argv.slice(2)): HubConfig {
+  const options = Object.fromEntries(Object.values(SETTINGS).map((flag) => [flag, { type: 'string' as const }]));
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values as Record<string, string | undefined>;
+  } catch (error) {
+    throw new ConfigError([`${(error as Error).message} (flags: ${Object.values(SETTINGS).map((f) => `--${f}`).join(' ')})`]);
+  }
+  const merged: Record<string, string | undefined> = {};
+  for (const [variable, flag] of Object.entries(SETTINGS)) {
+    const value = flags[flag] ?? env[variable];
+    merged[variable] = value === '' ? undefined : value;
+  }
+  const parsed = schema.safeParse(merged);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  const { tokens, problems: tokenProblems } = parseTokens(merged.HUB_TOKENS);
+  problems.push(...tokenProblems);
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
+  const c = parsed.data;
+  const cores = availableParallelism();
+  // Engine threads across all workers never exceed the cores: oversubscribed,
+  // whisper.cpp slows down many times over. So at most one worker per core.
+  const workers = Math.min(cores, c.HUB_WORKERS ?? Math.max(1, Math.floor(cores / 2)));
+  return {
+    host: c.HUB_HOST,
+    port: c.HUB_PORT,
+    dataDir: resolve(c.HUB_DATA_DIR),
+    model: c.WHISPER_MODEL,
+    workers,
+    requestedWorkers: c.HUB_WORKERS,
+    threadsPerWorker: Math.max(1, Math.floor(cores / workers)),
+    tokens,
+    maxUploadBytes: c.HUB_MAX_UPLOAD_MB * 1024 * 1024,
+    mongodbUri: c.MONGODB_URI,
+    logLevel: c.HUB_LOG_LEVEL,
+  };
+}

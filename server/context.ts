@@ -1,0 +1,24 @@
+// What the server's routes and socket behaviours are given by the composition
+// root (main.ts): the actors' front doors, never their state.
+import type { Logger } from 'pino';
+import type { TaskRegistry } from '../actors/task-registry.ts';
+import type { Persistence } from '../actors/persistence.ts';
+import type { Scheduler } from '../actors/scheduler.ts';
+import type { HubConfig } from './config.ts';
+import type { Authenticator } from './auth.ts';
+import type { HubMetrics } from './metrics.ts';
+import type { EngineService } from '../native/engine/engine-service.ts';
+
+export interface HubContext {
+  config: HubConfig;
+  log: Logger;
+  auth: Authenticator;
+  registry: TaskRegistry;
+  persistence: Persistence;
+  scheduler: Scheduler;
+  engine: EngineService;
+  metrics: HubMetrics;
+  spoolDir: string;
+  /** set once shutdown begins: new work is refused */
+  shuttingDown: () => boolean;
+}

@@ -1,0 +1,77 @@
+// Answers one HTTP request on uWS: tracks abortion (uWS forbids touching an
+// aborted response), corks every write, and turns HubErrors into the
+// protocol's `{"error":{"code","message"}}` bodies.
+import type { HttpResponse } from '../uws.ts';
+import { HubError } from '../../actors/hub-error.ts';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+};
+
+const STATUS_OF_CODE: Record<string, number> = {
+  bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, payload_too_large: 413,
+  unsupported_audio: 415, overloaded: 429, shutting_down: 503, internal: 500, engine_failed: 500, corrupt_record: 500,
+};
+
+export const CORS_HEADERS: [string, string][] = [
+  ['Access-Control-Allow-Origin', '*'],
+  ['Access-Control-Allow-Headers', 'Authorization, Content-Type'],
+  ['Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS'],
+  ['Access-Control-Expose-Headers', 'X-Next-Before'],
+];
+
+export class Reply {
+  private aborted = false;
+  private sent = false;
+  private readonly abortHandlers: (() => void)[] = [];
+
+  constructor(
+    private readonly res: HttpResponse,
+    private readonly onInternalError: (error: unknown) => void = () => {},
+  ) {
+    res.onAborted(() => {
+      this.aborted = true;
+      for (const h of this.abortHandlers) h();
+    });
+  }
+
+  get open(): boolean {
+    return !this.aborted && !this.sent;
+  }
+
+  onAbort(handler: () => void): void {
+    this.abortHandlers.push(handler);
+  }
+
+  /** The raw response, for streaming request bodies. */
+  get raw(): HttpResponse {
+    return this.res;
+  }
+
+  send(status: number, body: string | Uint8Array, headers: [string, string][] = [], closeConnection = false): void {
+    if (!this.open) return;
+    this.sent = true;
+    this.res.cork(() => {
+      this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
+      for (const [k, v] of [...CORS_HEADERS, ...headers]) this.res.writeHeader(k, v);
+      if (status === 204) this.res.endWithoutBody(0, closeConnection);
+      else this.res.end(body, closeConnection);
+    });
+  }
+
+  json(status: number, body: unknown, headers: [string, string][] = []): void {
+    this.send(status, JSON.stringify(body), [['Content-Type', 'application/json; charset=utf-8'], ...headers]);
+  }
+
+  /** A coded error; anything that is not a HubError is logged and answered as `internal`. */
+  error(error: unknown, closeConnection = false): void {
+    const coded = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
+    const known = error instanceof HubError || (typeof coded === 'string' && coded in STATUS_OF_CODE);
+    if (!known) this.onInternalError(error);
+    const code = known ? String(coded) : 'internal';
+    const message = known ? (error as Error).message : 'something went wrong on our side; it has been logged';
+    this.send(STATUS_OF_CODE[code] ?? 500, JSON.stringify({ error: { code, message } }), [['Content-Type', 'application/json; charset=utf-8']], closeConnection);
+  }
+}

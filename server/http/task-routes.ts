@@ -1,0 +1,192 @@
+// The tasks API: upload, read, list, export, cancel/delete. Translation only:
+// it checks the request, asks the registry, and answers; task state lives in
+// the actors. Everything a handler needs from uWS's request is read before its
+// first await (uWS invalidates the request object after the handler returns).
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { z } from 'zod';
+import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws.ts';
+import type { HubContext } from '../context.ts';
+import type { Caller } from '../auth.ts';
+import { Reply } from './reply.ts';
+import { receiveBody } from './upload.ts';
+import { HubError } from '../../actors/hub-error.ts';
+import { LANGUAGES, TASK_STATUSES, TRANSCRIPT_FORMATS, isFinished, type Task } from '../../client/protocol.ts';
+import { TRANSCRIPT_CONTENT_TYPES, formatTranscript } from '../../client/transcript.ts';
+
+interface Request {
+  caller: Caller | undefined;
+  query: URLSearchParams;
+  params: string[];
+  contentLength: number | undefined;
+}
+
+function readRequest(ctx: HubContext, req: HttpRequest, paramCount: number): Request {
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const length = req.getHeader('content-length');
+  return {
+    caller: ctx.auth.identify(req.getHeader('authorization'), query.get('token')),
+    query,
+    params: Array.from({ length: paramCount }, (_, i) => decodeURIComponent(req.getParameter(i) ?? '')),
+    contentLength: /^\d+$/.test(length) ? Number(length) : undefined,
+  };
+}
+
+const languageParam = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((l) => l === 'auto' || LANGUAGES.includes(l), 'language must be a whisper language code (en, de, fr, ...) or auto')
+  .optional();
+
+const uploadQuery = z.object({
+  language: languageParam,
+  name: z.string().trim().max(300, 'name is limited to 300 characters').optional(),
+  token: z.string().optional(),
+});
+
+const listQuery = z.object({
+  status: z.enum(TASK_STATUSES, { message: `status must be one of ${TASK_STATUSES.join(', ')}` }).optional(),
+  limit: z.coerce.number({ message: 'limit must be a number' }).int('limit must be a whole number').min(1, 'limit must be 1 to 200').max(200, 'limit must be 1 to 200').default(50),
+  before: z
+    .string()
+    .refine((s) => !Number.isNaN(Date.parse(s)), 'before must be an ISO-8601 time (the createdAt of the last task of the previous page)')
+    .transform((s) => new Date(s).toISOString())
+    .optional(),
+  token: z.string().optional(),
+});
+
+const transcriptQuery = z.object({
+  format: z.enum(TRANSCRIPT_FORMATS, { message: `format must be one of ${TRANSCRIPT_FORMATS.join(', ')}` }).default('json'),
+  token: z.string().optional(),
+});
+
+function parseQuery<T extends z.ZodType>(schema: T, query: URLSearchParams): z.infer<T> {
+  const raw = Object.fromEntries([...query.entries()].filter(([, v]) => v !== ''));
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new HubError('bad_request', parsed.error.issues.map((i) => i.message).join('; '));
+  return parsed.data;
+}
+
+function requireCaller(request: Request): Caller {
+  if (!request.caller) throw new HubError('unauthorized', 'a valid token is required (Authorization: Bearer <token>)');
+  return request.caller;
+}
+
+/** The caller's task, from memory or the store; another user's task does not exist. */
+async function ownTask(ctx: HubContext, caller: Caller, id: string): Promise<Task> {
+  const task = await ctx.registry.find(id);
+  if (!task || task.userId !== caller.userId) throw new HubError('not_found', `no task ${id}`);
+  return task;
+}
+
+export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
+  const handle =
+    (paramCount: number, run: (reply: Reply, request: Request) => Promise<void>) => (res: HttpResponse, req: HttpRequest) => {
+      const reply = new Reply(res, (error) => ctx.log.error({ err: error, url: req.getUrl() }, 'request failed'));
+      let request: Request;
+      try {
+        request = readRequest(ctx, req, paramCount);
+      } catch (error) {
+        reply.error(new HubError('bad_request', `malformed request: ${(error as Error).message}`));
+        return;
+      }
+      run(reply, request).catch((error: unknown) => reply.error(error));
+    };
+
+  app.post(
+    '/v1/tasks',
+    handle(0, async (reply, request) => {
+      // Refuse before reading a byte of a body we would throw away.
+      const refuse = (error: HubError) => {
+        ctx.metrics.uploads.inc({ outcome: error.code });
+        reply.error(error, true);
+      };
+      const caller = request.caller;
+      if (!caller) return refuse(new HubError('unauthorized', 'a valid token is required (Authorization: Bearer <token>)'));
+      if (ctx.shuttingDown()) return refuse(new HubError('shutting_down', 'the hub is shutting down; try again shortly'));
+      let query: z.infer<typeof uploadQuery>;
+      try {
+        query = parseQuery(uploadQuery, request.query);
+      } catch (error) {
+        return refuse(error as HubError);
+      }
+      const limit = ctx.config.maxUploadBytes;
+      if (request.contentLength !== undefined && request.contentLength > limit) {
+        return refuse(new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`));
+      }
+      if (ctx.registry.activeCount(caller.userId) >= ctx.registry.maxActivePerUser) {
+        return refuse(new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish'));
+      }
+      const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(query.name ?? '')) ? extname(query.name!).toLowerCase() : '';
+      const path = join(ctx.spoolDir, `${randomUUID()}${extension}.upload`);
+      let bytes: number;
+      try {
+        bytes = await receiveBody(reply, path, limit);
+      } catch (error) {
+        if (error instanceof HubError) return refuse(error);
+        throw error;
+      }
+      if (bytes === 0) {
+        await rm(path, { force: true });
+        return refuse(new HubError('bad_request', 'the request body is empty: send the audio file as the body'));
+      }
+      const language = query.language === 'auto' ? undefined : query.language;
+      const task = await ctx.registry.create({ userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+      ctx.metrics.uploads.inc({ outcome: 'accepted' });
+      ctx.log.info({ taskId: task.id, userId: caller.userId, bytes }, 'upload accepted');
+      reply.json(201, task, [['Location', `/v1/tasks/${task.id}`]]);
+    }),
+  );
+
+  app.get(
+    '/v1/tasks',
+    handle(0, async (reply, request) => {
+      const caller = requireCaller(request);
+      const q = parseQuery(listQuery, request.query);
+      const tasks = await ctx.registry.list({ userId: caller.userId, limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
+      const next = tasks.length === q.limit ? tasks.at(-1)?.createdAt : undefined;
+      reply.json(200, tasks, next ? [['X-Next-Before', next]] : []);
+    }),
+  );
+
+  app.get(
+    '/v1/tasks/:id',
+    handle(1, async (reply, request) => {
+      const caller = requireCaller(request);
+      reply.json(200, await ownTask(ctx, caller, request.params[0]!));
+    }),
+  );
+
+  app.get(
+    '/v1/tasks/:id/transcript',
+    handle(1, async (reply, request) => {
+      const caller = requireCaller(request);
+      const { format } = parseQuery(transcriptQuery, request.query);
+      const task = await ownTask(ctx, caller, request.params[0]!);
+      const base = (task.name ?? task.id).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || task.id;
+      reply.send(200, formatTranscript(task, format), [
+        ['Content-Type', TRANSCRIPT_CONTENT_TYPES[format]],
+        ['Content-Disposition', `inline; filename="${base}.${format}"`],
+      ]);
+    }),
+  );
+
+  app.del(
+    '/v1/tasks/:id',
+    handle(1, async (reply, request) => {
+      const caller = requireCaller(request);
+      const id = request.params[0]!;
+      const task = await ownTask(ctx, caller, id);
+      if (!isFinished(task.status) && ctx.registry.cancel(id)) {
+        ctx.log.info({ taskId: id, userId: caller.userId }, 'task cancelled');
+        reply.json(200, ctx.registry.get(id) ?? task);
+        return;
+      }
+      await ctx.registry.delete(id);
+      ctx.log.info({ taskId: id, userId: caller.userId }, 'task deleted');
+      reply.send(204, '');
+    }),
+  );
+}

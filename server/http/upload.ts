@@ -1,0 +1,49 @@
+// Streams a request body to a file in the spool as it arrives, never holding
+// it in memory: uWS chunks are copied (uWS reuses their memory), written with
+// backpressure (the socket is paused while the disk catches up), and the file
+// is flushed to disk before the promise resolves. Over the limit, aborted or
+// failed, the partial file is removed.
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import type { Reply } from './reply.ts';
+import { HubError } from '../../actors/hub-error.ts';
+
+export async function receiveBody(reply: Reply, path: string, maxBytes: number): Promise<number> {
+  const res = reply.raw;
+  const out = createWriteStream(path, { flush: true });
+  let received = 0;
+  let failed = false;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const fail = (error: Error) => {
+        if (failed) return;
+        failed = true;
+        reject(error);
+      };
+      out.on('error', fail);
+      out.on('drain', () => {
+        if (reply.open) res.resume();
+      });
+      reply.onAbort(() => fail(new HubError('bad_request', 'the upload was aborted')));
+      res.onData((chunk, isLast) => {
+        if (failed) return;
+        received += chunk.byteLength;
+        if (received > maxBytes) {
+          fail(new HubError('payload_too_large', `the upload is larger than ${Math.floor(maxBytes / 1048576)} MB`));
+          return;
+        }
+        if (!out.write(new Uint8Array(chunk.slice(0)))) res.pause();
+        if (isLast) {
+          // 'close' comes after the fsync that `flush` asks for: the bytes are on disk.
+          out.once('close', () => (failed ? undefined : resolve()));
+          out.end();
+        }
+      });
+    });
+    return received;
+  } catch (error) {
+    out.destroy();
+    await rm(path, { force: true });
+    throw error;
+  }
+}

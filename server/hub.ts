@@ -1,0 +1,138 @@
+// Composition: builds the hub's parts from a validated config, wires them,
+// listens, and knows how to take it all down again. main.ts runs it as a
+// process; tests and benchmarks run it in-process (with their own store).
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { HubConfig } from './config.ts';
+import { createLogger, logFn } from './log.ts';
+import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
+import { Authenticator } from './auth.ts';
+import { HubMetrics } from './metrics.ts';
+import type { HubContext } from './context.ts';
+import { registerTaskRoutes } from './http/task-routes.ts';
+import { registerOpsRoutes } from './http/ops-routes.ts';
+import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
+import { registerTaskSocket, TopicPublisher, type TaskSocketData } from './ws/task-socket.ts';
+import { CLOSE } from './ws/upgrade.ts';
+import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
+import type { TaskStore } from '../actors/stores/task-store.ts';
+import { Persistence, DEFAULT_PERSISTENCE, type PersistenceOptions } from '../actors/persistence.ts';
+import { Scheduler } from '../actors/scheduler.ts';
+import { TaskRegistry } from '../actors/task-registry.ts';
+import { AudioPreparer } from '../native/audio/audio-preparer.ts';
+import { EngineService } from '../native/engine/engine-service.ts';
+import { DEFAULT_MODEL } from '../native/models/catalog.ts';
+
+export interface HubOverrides {
+  store?: TaskStore;
+  logger?: Logger;
+  persistence?: Partial<PersistenceOptions>;
+}
+
+export interface Hub {
+  url: string;
+  port: number;
+  context: HubContext;
+  close(): Promise<void>;
+}
+
+export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
+  const uWS = loadUws();
+  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const log = logFn(logger);
+  const spoolDir = join(config.dataDir, 'spool');
+  await mkdir(spoolDir, { recursive: true });
+
+  const store = overrides.store ?? new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), (message) => log('error', message));
+  await store.ping();
+  const persistence = new Persistence(store, { ...DEFAULT_PERSISTENCE, ...overrides.persistence });
+  const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
+  const scheduler = new Scheduler(config.workers);
+  const preparer = new AudioPreparer(Math.max(1, config.workers));
+  let metrics: HubMetrics | undefined;
+  const registry = new TaskRegistry(
+    {
+      prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
+      scheduler,
+      engine,
+      onChunkRetry: (taskId, index, attempt, error) => {
+        metrics?.chunkRetries.inc();
+        log('warn', 'retrying chunk on a fresh engine worker', { taskId, chunk: index, attempt, error: String(error) });
+      },
+    },
+    persistence,
+    { spoolDir, model: () => engine.modelName ?? config.model ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
+    log,
+  );
+
+  const sockets = new Set<WebSocket<TaskSocketData>>();
+  metrics = new HubMetrics({
+    liveTasks: () => registry.activeCount(),
+    sockets: () => sockets.size,
+    persistenceBacklog: () => persistence.stats().backlog,
+    queued: () => scheduler.stats().queued,
+    busyWorkers: () => engine.workerPool?.busy ?? 0,
+  });
+  let shuttingDown = false;
+  const context: HubContext = {
+    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir,
+    shuttingDown: () => shuttingDown,
+  };
+
+  await interruptLeftovers(store, log);
+
+  const app = uWS.App();
+  registerTaskRoutes(app, context);
+  registerOpsRoutes(app, context);
+  registerTaskSocket(app, context, sockets);
+  registerStaticRoutes(app, await loadWebClient());
+  const finished = metrics.tasksFinished;
+  registry.attach(new TopicPublisher(app, () => metrics.framesPublished.inc()));
+  registry.attach({ publish: (_id, frame) => void (frame.type === 'status' && ['completed', 'failed', 'cancelled'].includes(frame.status) && finished.inc({ status: frame.status })) });
+
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
+  });
+  const port = uWS.us_socket_local_port(listenSocket as never);
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  logger.info({ url, host: config.host, port }, `hub listening on ${url}`);
+  if (context.auth.open) logger.warn('HUB_TOKENS is not set: anyone who can reach this port is the local admin user');
+
+  return {
+    url,
+    port,
+    context,
+    async close() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      uWS.us_listen_socket_close(listenSocket);
+      for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
+      scheduler.close();
+      registry.stopAll();
+      await Promise.all([engine.close(), preparer.close()]);
+      const drained = await persistence.drain(5_000);
+      if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every snapshot was written');
+      persistence.stop();
+      await store.close();
+      logger.info('hub stopped');
+    },
+  };
+}
+
+/**
+ * Tasks left unfinished by a previous run are marked `interrupted`, so nobody
+ * watches a task that will never move. (Resuming them is the next step.)
+ */
+async function interruptLeftovers(store: TaskStore, log: (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void) {
+  const leftovers = await store.unfinished();
+  if (leftovers.length === 0) return;
+  const now = new Date().toISOString();
+  await store.update(
+    leftovers.map((d) => ({
+      ...d,
+      task: { ...d.task, status: 'interrupted', updatedAt: now, seq: d.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped before this task finished' } },
+    })),
+  );
+  log('warn', 'marked tasks left unfinished by the previous run as interrupted', { count: leftovers.length });
+}

@@ -1,0 +1,47 @@
+// The hub as a process: reads the configuration, starts the hub, and shuts it
+// down cleanly on SIGTERM/SIGINT (exit 0), or exits 2 on a bad configuration.
+import { ConfigError, loadConfig } from './config.ts';
+import { startHub } from './hub.ts';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const hub = await startHub(config);
+  const log = hub.context.log;
+  if (config.requestedWorkers && config.requestedWorkers > config.workers) {
+    log.warn({ requested: config.requestedWorkers, workers: config.workers }, 'HUB_WORKERS exceeds the CPU cores; capped so engine threads never oversubscribe them');
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    const force = setTimeout(() => {
+      log.error('shutdown took longer than 15 s; exiting anyway');
+      process.exit(1);
+    }, 15_000);
+    force.unref();
+    hub.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`the hub could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

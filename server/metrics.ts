@@ -1,0 +1,24 @@
+// Prometheus metrics (prom-client). Counters are bumped where things happen;
+// gauges that mirror actor state are read at scrape time, so the hot paths
+// never pay for them.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class HubMetrics {
+  readonly registry = new Registry();
+  readonly framesPublished = new Counter({ name: 'hub_frames_published_total', help: 'Task frames published to socket topics', registers: [this.registry] });
+  readonly uploads = new Counter({ name: 'hub_uploads_total', help: 'Uploads by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
+  readonly tasksFinished = new Counter({ name: 'hub_tasks_finished_total', help: 'Tasks that reached a final status', labelNames: ['status'] as const, registers: [this.registry] });
+  readonly chunkRetries = new Counter({ name: 'hub_chunk_retries_total', help: 'Chunks retried after their engine worker died', registers: [this.registry] });
+
+  constructor(read: { liveTasks: () => number; sockets: () => number; persistenceBacklog: () => number; queued: () => Record<string, number>; busyWorkers: () => number }) {
+    collectDefaultMetrics({ register: this.registry });
+    new Gauge({ name: 'hub_live_tasks', help: 'Task actors running', registers: [this.registry], collect() { this.set(read.liveTasks()); } });
+    new Gauge({ name: 'hub_sockets', help: 'Open WebSockets', registers: [this.registry], collect() { this.set(read.sockets()); } });
+    new Gauge({ name: 'hub_persistence_backlog', help: 'Snapshots not yet written to the store', registers: [this.registry], collect() { this.set(read.persistenceBacklog()); } });
+    new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running a chunk', registers: [this.registry], collect() { this.set(read.busyWorkers()); } });
+    new Gauge({
+      name: 'hub_queue_depth', help: 'Chunks waiting for an engine slot', labelNames: ['priority'] as const, registers: [this.registry],
+      collect() { for (const [priority, n] of Object.entries(read.queued())) this.set({ priority }, n); },
+    });
+  }
+}

@@ -1,0 +1,152 @@
+// `/v1/ws`: live task subscriptions. A subscriber gets the whole task (or the
+// frames after `since`) and then every frame published on the task's topic.
+// Frames are encoded once per encoding and published through uWS topics.
+//
+// Backpressure policy: a socket may fall at most MAX_BACKPRESSURE bytes behind.
+// Beyond that uWS stops sending it frames and closes it, without slowing
+// anybody else down; the client reconnects and resubscribes with `since`, and
+// `seq` tells it whether it missed anything.
+import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
+import type { HubContext } from '../context.ts';
+import type { Caller } from '../auth.ts';
+import type { FramePort } from '../../actors/task-registry.ts';
+import { clientMessageSchema, type ServerFrame, type TaskEventFrame } from '../../client/protocol.ts';
+import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
+import { CLOSE, acceptUpgrade } from './upgrade.ts';
+
+export const MAX_BACKPRESSURE = 1024 * 1024;
+const MAX_MESSAGE_BYTES = 16 * 1024;
+const MAX_SUBSCRIPTIONS = 1000;
+
+export interface TaskSocketData {
+  caller: Caller | undefined;
+  encoding: Encoding;
+  subscriptions: Set<string>;
+  closed: boolean;
+}
+
+export const topicOf = (encoding: Encoding, taskId: string) => `${encoding}/task/${taskId}`;
+
+/** Publishes task frames to the sockets subscribed to them, encoding each once per encoding in use. */
+export class TopicPublisher implements FramePort {
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly onPublished: () => void = () => {},
+  ) {}
+
+  publish(taskId: string, frame: TaskEventFrame): void {
+    for (const encoding of ['msgpack', 'json'] as const) {
+      const topic = topicOf(encoding, taskId);
+      if (this.app.numSubscribers(topic) === 0) continue;
+      const { data, binary } = encodeFor(encoding, frame);
+      this.app.publish(topic, data, binary);
+      this.onPublished();
+    }
+  }
+}
+
+export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<TaskSocketData>>): void {
+  const send = (ws: WebSocket<TaskSocketData>, frame: ServerFrame) => {
+    const data = ws.getUserData();
+    if (data.closed) return;
+    const { data: bytes, binary } = encodeFor(data.encoding, frame);
+    ws.send(bytes, binary);
+  };
+  const fail = (ws: WebSocket<TaskSocketData>, code: 'bad_request' | 'not_found' | 'internal', message: string, ref?: unknown) =>
+    send(ws, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
+
+  app.ws<TaskSocketData>('/v1/ws', {
+    maxPayloadLength: MAX_MESSAGE_BYTES,
+    maxBackpressure: MAX_BACKPRESSURE,
+    closeOnBackpressureLimit: 1,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res: HttpResponse, req: HttpRequest, context) => {
+      acceptUpgrade(ctx, res, req, context, (caller, encoding) => ({ caller, encoding, subscriptions: new Set(), closed: false }));
+    },
+    open: (ws) => {
+      if (!ws.getUserData().caller) {
+        ws.end(CLOSE.unauthorized, 'unauthorized');
+        return;
+      }
+      sockets.add(ws);
+    },
+    message: (ws, message, isBinary) => {
+      const data = ws.getUserData();
+      if (!data.caller) return;
+      let raw: unknown;
+      try {
+        raw = isBinary ? decode(new Uint8Array(message)) : JSON.parse(Buffer.from(message).toString('utf8'));
+      } catch {
+        fail(ws, 'bad_request', isBinary ? 'the message is not valid MessagePack' : 'the message is not valid JSON');
+        return;
+      }
+      const ref = typeof raw === 'object' && raw !== null ? (raw as { ref?: unknown }).ref : undefined;
+      const parsed = clientMessageSchema.safeParse(raw);
+      if (!parsed.success) {
+        const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
+        const known = type === 'subscribe' || type === 'unsubscribe' || type === 'ping';
+        const why = known ? parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ') : `unknown message type ${JSON.stringify(type ?? null)} (subscribe, unsubscribe, ping)`;
+        fail(ws, 'bad_request', why, typeof ref === 'string' || typeof ref === 'number' ? ref : undefined);
+        return;
+      }
+      const msg = parsed.data;
+      const withRef = <T extends object>(frame: T) => (msg.ref !== undefined ? { ...frame, ref: msg.ref } : frame);
+      switch (msg.type) {
+        case 'ping':
+          send(ws, withRef({ type: 'pong' as const }));
+          return;
+        case 'unsubscribe':
+          ws.unsubscribe(topicOf(data.encoding, msg.id));
+          data.subscriptions.delete(msg.id);
+          if (msg.ref !== undefined) send(ws, withRef({ type: 'unsubscribed' as const, id: msg.id }));
+          return;
+        case 'subscribe':
+          subscribe(ws, msg.id, msg.since, msg.ref);
+          return;
+      }
+    },
+    close: (ws) => {
+      ws.getUserData().closed = true;
+      sockets.delete(ws);
+    },
+  });
+
+  function subscribe(ws: WebSocket<TaskSocketData>, id: string, since: number | undefined, ref: string | number | undefined) {
+    const data = ws.getUserData();
+    const withRef = <T extends object>(frame: T) => (ref !== undefined ? { ...frame, ref } : frame);
+    const live = ctx.registry.get(id);
+    if (live) {
+      if (live.userId !== data.caller!.userId) return fail(ws, 'not_found', `no task ${id}`, ref);
+      if (!data.subscriptions.has(id) && data.subscriptions.size >= MAX_SUBSCRIPTIONS) {
+        return fail(ws, 'bad_request', `at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`, ref);
+      }
+      // Subscribing and catching up in one turn of the loop: no frame can fall between.
+      ws.cork(() => {
+        ws.subscribe(topicOf(data.encoding, id));
+        data.subscriptions.add(id);
+        if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
+        const missed = since === undefined ? undefined : ctx.registry.framesSince(id, since);
+        if (missed) for (const frame of missed) send(ws, frame);
+        else send(ws, { type: 'task', id, seq: live.seq, task: live });
+      });
+      return;
+    }
+    // Not in memory: a finished task, from the store. It will not change again.
+    ctx.registry
+      .find(id)
+      .then((task) => {
+        if (data.closed) return;
+        if (!task || task.userId !== data.caller!.userId) return fail(ws, 'not_found', `no task ${id}`, ref);
+        if (ctx.registry.get(id)) return subscribe(ws, id, since, ref); // became live meanwhile
+        ws.cork(() => {
+          if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
+          if (since === undefined || since < task.seq) send(ws, { type: 'task', id, seq: task.seq, task });
+        });
+      })
+      .catch((error: unknown) => {
+        ctx.log.error({ err: error, taskId: id }, 'subscribe lookup failed');
+        fail(ws, 'internal', 'could not look the task up; try again', ref);
+      });
+  }
+}
