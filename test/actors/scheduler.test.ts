@@ -1,0 +1,78 @@
+import t from 'tap';
+import { Scheduler, type SlotRequest } from '../../actors/scheduler.ts';
+
+const never = new AbortController().signal;
+
+/** Queues requests on a full scheduler, then records the order slots are granted in. */
+async function grantOrder(requests: SlotRequest[]): Promise<string[]> {
+  const s = new Scheduler(1);
+  const blocker = await s.acquire({ userId: 'x', taskId: 'x', priority: 'batch' }, never);
+  const order: string[] = [];
+  const granted = requests.map((r, i) =>
+    s.acquire(r, never).then((lease) => {
+      order.push(`${r.userId}/${r.taskId}#${i}`);
+      lease.release();
+    }),
+  );
+  blocker.release();
+  await Promise.all(granted);
+  return order;
+}
+
+t.test('live requests go before batch ones', async (t) => {
+  const order = await grantOrder([
+    { userId: 'a', taskId: 'batch1', priority: 'batch' },
+    { userId: 'a', taskId: 'batch2', priority: 'batch' },
+    { userId: 'b', taskId: 'live', priority: 'live' },
+  ]);
+  t.equal(order[0], 'b/live#2');
+});
+
+t.test('users take turns: a long queue of one user does not starve another', async (t) => {
+  const requests: SlotRequest[] = [
+    ...Array.from({ length: 5 }, () => ({ userId: 'heavy', taskId: 'long', priority: 'batch' as const })),
+    { userId: 'light', taskId: 'short', priority: 'batch' },
+  ];
+  const order = await grantOrder(requests);
+  t.ok(order.indexOf('light/short#5') <= 1, `the short task is served first or second: ${order.join(', ')}`);
+});
+
+t.test("one user's tasks take turns too", async (t) => {
+  const requests: SlotRequest[] = [
+    ...Array.from({ length: 4 }, () => ({ userId: 'u', taskId: 'three-hours', priority: 'batch' as const })),
+    { userId: 'u', taskId: 'one-minute', priority: 'batch' },
+  ];
+  const order = await grantOrder(requests);
+  t.ok(order.indexOf('u/one-minute#4') <= 1, order.join(', '));
+});
+
+t.test('never grants more than its capacity', async (t) => {
+  const s = new Scheduler(2);
+  const leases = await Promise.all([s.acquire({ userId: 'a', taskId: '1', priority: 'batch' }, never), s.acquire({ userId: 'a', taskId: '2', priority: 'batch' }, never)]);
+  let third = false;
+  const pending = s.acquire({ userId: 'b', taskId: '3', priority: 'batch' }, never).then((l) => ((third = true), l));
+  await new Promise((r) => setTimeout(r, 20));
+  t.notOk(third, 'the third waits');
+  t.match(s.stats(), { capacity: 2, inUse: 2, queued: { batch: 1, live: 0 }, queuedByUser: { b: 1 } });
+  leases[0]!.release();
+  leases[0]!.release(); // a second release is harmless
+  (await pending).release();
+  t.ok(third);
+  leases[1]!.release();
+  t.equal(s.stats().inUse, 0);
+});
+
+t.test('an aborted request leaves the queue; close fails the waiting ones', async (t) => {
+  const s = new Scheduler(1);
+  const held = await s.acquire({ userId: 'a', taskId: '1', priority: 'batch' }, never);
+  const abort = new AbortController();
+  const aborted = s.acquire({ userId: 'b', taskId: '2', priority: 'batch' }, abort.signal);
+  abort.abort(new Error('cancelled'));
+  await t.rejects(aborted, { message: 'cancelled' });
+  t.equal(s.stats().queued.batch, 0);
+  const waiting = s.acquire({ userId: 'c', taskId: '3', priority: 'batch' }, never);
+  s.close();
+  await t.rejects(waiting, { code: 'shutting_down' });
+  await t.rejects(s.acquire({ userId: 'd', taskId: '4', priority: 'batch' }, never), { code: 'shutting_down' });
+  held.release();
+});

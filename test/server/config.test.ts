@@ -1,0 +1,50 @@
+import t from 'tap';
+import { availableParallelism } from 'node:os';
+import { ConfigError, loadConfig, parseTokens } from '../../server/config.ts';
+
+t.test('defaults', async (t) => {
+  const c = loadConfig({}, []);
+  t.match(c, { host: '127.0.0.1', port: 8080, model: undefined, maxUploadBytes: 500 * 1024 * 1024, mongodbUri: undefined, logLevel: 'info' });
+  t.ok(c.workers >= 1 && c.workers * c.threadsPerWorker <= Math.max(1, availableParallelism()));
+  t.equal(c.tokens.size, 0);
+});
+
+t.test('environment, overridden by flags', async (t) => {
+  const c = loadConfig(
+    { HUB_PORT: '9000', HUB_HOST: '0.0.0.0', WHISPER_MODEL: 'base.en', HUB_TOKENS: 'a1=alice, b2=bob:admin', HUB_MAX_UPLOAD_MB: '10' },
+    ['--port', '0', '--model', 'synthetic:micro'],
+  );
+  t.match(c, { host: '0.0.0.0', port: 0, model: 'synthetic:micro', maxUploadBytes: 10 * 1024 * 1024 });
+  t.same(c.tokens.get('a1'), { userId: 'alice', admin: false });
+  t.same(c.tokens.get('b2'), { userId: 'bob', admin: true });
+});
+
+t.test('engine threads never exceed the cores', async (t) => {
+  const cores = availableParallelism();
+  const c = loadConfig({ HUB_WORKERS: String(cores + 3) }, []);
+  t.equal(c.workers, cores);
+  t.equal(c.requestedWorkers, cores + 3);
+  t.ok(c.workers * c.threadsPerWorker <= cores);
+});
+
+t.test('bad values are all reported, clearly', async (t) => {
+  const error = t.throws(() =>
+    loadConfig({ HUB_PORT: '70000', HUB_WORKERS: 'two', HUB_MAX_UPLOAD_MB: '0', HUB_TOKENS: 'justtoken', MONGODB_URI: 'http://x', HUB_LOG_LEVEL: 'loud' }, []),
+  ) as ConfigError;
+  t.ok(error instanceof ConfigError);
+  t.equal(error.problems.length, 6, error.message);
+  t.match(error.message, /HUB_PORT must be between 0 and 65535/);
+  t.match(error.message, /HUB_WORKERS must be a whole number/);
+  t.match(error.message, /token=user/);
+});
+
+t.test('unknown flags are refused', async (t) => {
+  t.throws(() => loadConfig({}, ['--prot', '1']), { message: /Unknown option '--prot'/ });
+});
+
+t.test('tokens: duplicates and malformed pairs', async (t) => {
+  t.equal(parseTokens('x=a,x=b').problems.length, 1);
+  t.equal(parseTokens('=a').problems.length, 1);
+  t.equal(parseTokens('x=a:root').problems.length, 1);
+  t.equal(parseTokens('').tokens.size, 0);
+});
