@@ -17,8 +17,8 @@ export function stitchChunk(chunk: number, raw: EngineSegment[], offsetSec: numb
   for (const s of raw) {
     const text = s.text.trim();
     if (!text) continue;
-    const start = round(Math.min(chunkEndSec, Math.max(floor, offsetSec + s.start)));
-    const end = round(Math.min(chunkEndSec, Math.max(start, offsetSec + s.end)));
+    const start = Math.min(chunkEndSec, Math.max(floor, round(offsetSec + s.start)));
+    const end = Math.min(chunkEndSec, Math.max(start, round(offsetSec + s.end)));
     out.push({ start, end, text, chunk });
     floor = end;
   }

@@ -1,12 +1,15 @@
 // How the hub starts its isolates on TypeScript sources (with the tsx loader
-// the hub itself runs under) and talks to them through Comlink: forked child
-// processes for the engine, supervised worker threads for the rest.
+// the hub itself runs under) and talks to them through Comlink: child
+// processes for anything that loads @napi-rs/whisper (the engine, and the
+// decoder: a worker thread that has loaded it segfaults the whole process when
+// it exits, measured), worker threads for the rest.
+import { fork, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
-import { portEndpoint } from './endpoints.ts';
+import { ipcEndpoint, portEndpoint } from './endpoints.ts';
 
-/** execArgv for a forked child process running a .ts entry. */
-export const TS_EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
+const TS_EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
 
 export class WorkerDiedError extends Error {
   readonly code = 'internal';
@@ -63,5 +66,67 @@ export class ThreadWorker<Api> {
     worker.unref();
     this.running = { worker, api: Comlink.wrap<Api>(portEndpoint(worker)), died };
     return this.running;
+  }
+}
+
+/**
+ * One child process exposing `Api` through Comlink over IPC, for its lifetime.
+ * Calls in flight when it exits reject with `WorkerDiedError`; whoever owns it
+ * decides whether to start another.
+ */
+export class ChildWorker<Api> {
+  readonly child: ChildProcess;
+  readonly api: Comlink.Remote<Api>;
+  /** rejects when the process exits, for whatever reason */
+  readonly exited: Promise<never>;
+  readonly startedAt = Date.now();
+  private readonly stderr: string[] = [];
+
+  constructor(entry: URL, name: string, env: Record<string, string> = {}) {
+    this.child = fork(fileURLToPath(entry), [], {
+      execArgv: TS_EXEC_ARGV,
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, ...env },
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (text: string) => {
+      this.stderr.push(text);
+      if (this.stderr.length > 20) this.stderr.shift();
+    });
+    this.child.on('error', () => {}); // a send on a closed channel; the exit is what counts
+    this.exited = new Promise<never>((_, reject) => {
+      this.child.once('exit', (code, signal) => reject(new WorkerDiedError(`the ${name} (pid ${this.child.pid}) exited (${signal ?? code})`)));
+    });
+    this.exited.catch(() => {});
+    this.api = Comlink.wrap<Api>(ipcEndpoint(this.child));
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get alive(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** The last lines it wrote to stderr, for crash reports. */
+  get stderrTail(): string {
+    return this.stderr.join('').slice(-500);
+  }
+
+  call<R>(use: (api: Comlink.Remote<Api>) => Promise<R>): Promise<R> {
+    return Promise.race([use(this.api), this.exited]);
+  }
+
+  kill(): void {
+    if (this.alive) this.child.kill('SIGKILL');
+  }
+
+  /** Kills it and waits until it is gone. */
+  async stop(): Promise<void> {
+    if (!this.alive) return;
+    const gone = new Promise((resolve) => this.child.once('exit', resolve));
+    this.kill();
+    await gone;
   }
 }

@@ -1,10 +1,11 @@
 // Hub side of the audio worker: decodes uploads and plans their chunks in a
-// supervised worker thread, a bounded number at a time. A worker that dies
-// fails the jobs it held (with a coded error) and is replaced; the hub goes on.
+// supervised child process, a bounded number at a time. A worker that dies
+// (a decoder crash takes only its process down) fails the jobs it held with a
+// coded error and is replaced on the next job; the hub goes on.
 import { randomUUID } from 'node:crypto';
 import pLimit from 'p-limit';
 import type { AudioWorkerApi, PreparedAudio } from './audio-worker.ts';
-import { ThreadWorker } from '../isolates.ts';
+import { ChildWorker } from '../isolates.ts';
 
 export class PrepareError extends Error {
   constructor(
@@ -16,7 +17,7 @@ export class PrepareError extends Error {
 }
 
 export class AudioPreparer {
-  private readonly worker = new ThreadWorker<AudioWorkerApi>(new URL('./audio-worker.ts', import.meta.url), 'audio worker');
+  private worker: ChildWorker<AudioWorkerApi> | undefined;
   private readonly limit;
   private closed = false;
 
@@ -31,6 +32,7 @@ export class AudioPreparer {
       if (this.closed) throw new PrepareError('shutting_down', 'the hub is shutting down');
       onStart?.();
       const jobId = randomUUID();
+      if (!this.worker?.alive) this.worker = new ChildWorker<AudioWorkerApi>(new URL('./audio-worker.ts', import.meta.url), 'audio worker');
       return this.worker.call(async (api) => {
         const cancel = () => void api.cancel(jobId).catch(() => {});
         signal.addEventListener('abort', cancel, { once: true });
@@ -49,6 +51,6 @@ export class AudioPreparer {
   async close(): Promise<void> {
     this.closed = true;
     this.limit.clearQueue();
-    await this.worker.close();
+    await this.worker?.stop();
   }
 }

@@ -1,12 +1,11 @@
-// Worker thread entry: turns an uploaded file into the spool's pcm and a chunk
-// plan. Reached from the hub through Comlink; all decoding CPU and memory stays
-// here.
-import { parentPort } from 'node:worker_threads';
+// Child-process entry of the audio worker: turns an uploaded file into the
+// spool's pcm and a chunk plan. Reached from the hub through Comlink over IPC;
+// all decoding CPU and memory stays here.
 import * as Comlink from 'comlink';
 import { decodeToPcm, UnsupportedAudioError } from './decode.ts';
 import { planChunks, type ChunkPlan } from './chunk-planner.ts';
 import { samplesToSeconds } from './pcm.ts';
-import { portEndpoint } from '../endpoints.ts';
+import { ipcEndpoint } from '../endpoints.ts';
 
 export interface PreparedAudio {
   samples: number;
@@ -43,4 +42,4 @@ const api = {
 
 export type AudioWorkerApi = typeof api;
 
-Comlink.expose(api, portEndpoint(parentPort!));
+Comlink.expose(api, ipcEndpoint(process as unknown as Parameters<typeof ipcEndpoint>[0]));

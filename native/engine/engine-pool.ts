@@ -4,14 +4,10 @@
 // worker (whisper.cpp cannot be interrupted) and starts a fresh one. The pool
 // never decides who goes next: the scheduler does, and never asks for more
 // concurrent jobs than `size`.
-import { fork, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { EventEmitter } from 'node:events';
-import * as Comlink from 'comlink';
-import { ipcEndpoint } from '../endpoints.ts';
+import { ChildWorker } from '../isolates.ts';
 import { EngineError, type EngineJob, type EngineResult } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
-import { TS_EXEC_ARGV } from '../isolates.ts';
 
 export interface EnginePoolOptions {
   modelPath: string;
@@ -31,14 +27,11 @@ export interface WorkerInfo {
 
 interface Slot {
   info: WorkerInfo;
-  child: ChildProcess | undefined;
-  api: Comlink.Remote<EngineApi> | undefined;
-  /** rejects when the current child exits */
-  exited: Promise<never>;
-  stderrTail: string[];
+  worker: ChildWorker<EngineApi> | undefined;
   crashesInARow: number;
 }
 
+const ENTRY = new URL('./engine-process.ts', import.meta.url);
 const MAX_RESTART_DELAY_MS = 30_000;
 
 export class EnginePool extends EventEmitter {
@@ -50,15 +43,7 @@ export class EnginePool extends EventEmitter {
     super();
     this.setMaxListeners(0);
     for (let i = 0; i < options.size; i++) {
-      const slot: Slot = {
-        info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, job: undefined, restarts: 0 },
-        child: undefined,
-        api: undefined,
-        exited: Promise.reject(new EngineError('engine_crashed', 'not started')),
-        stderrTail: [],
-        crashesInARow: 0,
-      };
-      slot.exited.catch(() => {});
+      const slot: Slot = { info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, job: undefined, restarts: 0 }, worker: undefined, crashesInARow: 0 };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -70,11 +55,13 @@ export class EnginePool extends EventEmitter {
 
   /** Resolves once every worker has loaded the model; rejects if the model cannot be loaded. */
   async ready(): Promise<void> {
-    await Promise.all(this.slots.map((slot) => this.waitIdle(slot)));
-  }
-
-  get isReady(): boolean {
-    return !this.fatal && this.slots.some((s) => s.info.state === 'idle' || s.info.state === 'busy');
+    for (const slot of this.slots) {
+      while (slot.info.state !== 'idle' && slot.info.state !== 'busy') {
+        if (this.fatal) throw new Error(this.fatal);
+        if (this.closed) throw new Error('the engine pool is closed');
+        await new Promise((resolve) => this.once('change', resolve));
+      }
+    }
   }
 
   get failure(): string | undefined {
@@ -93,97 +80,77 @@ export class EnginePool extends EventEmitter {
   async run(job: EngineJob, signal: AbortSignal): Promise<EngineResult> {
     signal.throwIfAborted();
     const slot = await this.claim(signal);
+    if (signal.aborted) throw new EngineError('cancelled', 'cancelled');
+    const worker = slot.worker!;
     slot.info.state = 'busy';
     slot.info.job = job;
-    const child = slot.child!;
-    const kill = () => child.kill('SIGKILL');
+    const kill = () => worker.kill();
     signal.addEventListener('abort', kill, { once: true });
     try {
-      const result = await Promise.race([slot.api!.transcribe(job), slot.exited]);
+      const result = await worker.call((api) => api.transcribe(job));
       slot.crashesInARow = 0;
       return result;
     } catch (error) {
       if (signal.aborted) throw new EngineError('cancelled', 'cancelled');
-      if (error instanceof EngineError) throw error;
+      if (!worker.alive) throw new EngineError('engine_crashed', (error as Error).message);
       throw new EngineError('engine_failed', error instanceof Error ? error.message : String(error));
     } finally {
       signal.removeEventListener('abort', kill);
-      if (slot.child === child && slot.info.state === 'busy') {
+      if (slot.worker === worker && worker.alive) {
         slot.info.state = 'idle';
         slot.info.job = undefined;
-        this.emit('idle');
+        this.emit('change');
       }
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(
-      this.slots.map(async (slot) => {
-        const child = slot.child;
-        if (!child || child.exitCode !== null || child.signalCode !== null) return;
-        const gone = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGKILL');
-        await gone;
-      }),
-    );
-    this.emit('idle');
+    await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
+    this.emit('change');
   }
 
   private spawn(slot: Slot): void {
     if (this.closed) return;
-    const child = fork(fileURLToPath(new URL('./engine-process.ts', import.meta.url)), [], {
-      execArgv: TS_EXEC_ARGV,
-      serialization: 'advanced',
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, ENGINE_MODEL_PATH: this.options.modelPath, ENGINE_THREADS: String(this.options.threadsPerWorker) },
+    const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
+      ENGINE_MODEL_PATH: this.options.modelPath,
+      ENGINE_THREADS: String(this.options.threadsPerWorker),
     });
-    slot.child = child;
-    slot.api = Comlink.wrap<EngineApi>(ipcEndpoint(child));
-    slot.info = { ...slot.info, pid: child.pid, state: 'starting', startedAt: Date.now(), job: undefined };
-    slot.stderrTail = [];
-    child.stderr!.setEncoding('utf8').on('data', (text: string) => {
-      slot.stderrTail.push(text);
-      if (slot.stderrTail.length > 20) slot.stderrTail.shift();
-    });
-    child.on('error', () => {}); // a send on a dead channel; the exit handler deals with it
-    slot.exited = new Promise<never>((_, reject) => {
-      child.once('exit', (code, signal) => {
-        reject(new EngineError('engine_crashed', `engine worker ${child.pid} exited (${signal ?? code})`));
-        this.onExit(slot, child, code, signal);
-      });
-    });
-    slot.exited.catch(() => {});
-    slot.api
-      .info()
+    slot.worker = worker;
+    slot.info = { ...slot.info, pid: worker.pid, state: 'starting', startedAt: worker.startedAt, job: undefined };
+    worker.exited.catch(() => this.onExit(slot, worker));
+    worker
+      .call((api) => api.info())
       .then(() => {
-        if (slot.child !== child) return;
+        if (slot.worker !== worker) return;
         slot.info.state = 'idle';
-        this.emit('idle');
+        this.emit('change');
       })
       .catch((error: unknown) => {
-        if (slot.child !== child || this.closed) return;
+        if (slot.worker !== worker || this.closed || !worker.alive) return; // an exit is handled by onExit
         // The model itself is unusable: restarting will not help.
         this.fatal = error instanceof Error ? error.message : String(error);
         this.options.log?.('error', 'engine cannot load the model', { error: this.fatal });
-        child.kill('SIGKILL');
-        this.emit('idle');
+        worker.kill();
+        this.emit('change');
       });
   }
 
-  private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (slot.child !== child) return;
+  private onExit(slot: Slot, worker: ChildWorker<EngineApi>): void {
+    if (slot.worker !== worker) return;
     const wasBusy = slot.info.state === 'busy';
+    slot.worker = undefined;
     slot.info.state = 'stopped';
     slot.info.job = undefined;
-    slot.child = undefined;
+    this.emit('change');
     if (this.closed || this.fatal) return;
     slot.info.restarts++;
-    const shortLived = Date.now() - slot.info.startedAt < 5_000;
+    const shortLived = Date.now() - worker.startedAt < 5_000;
     slot.crashesInARow = shortLived ? slot.crashesInARow + 1 : 0;
     const delay = slot.crashesInARow > 1 ? Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** slot.crashesInARow) : 0;
+    const { exitCode, signalCode } = worker.child;
     this.options.log?.('warn', 'engine worker exited; replacing it', {
-      pid: child.pid, code, signal, wasBusy, restartInMs: delay, stderr: slot.stderrTail.join('').slice(-500),
+      pid: worker.pid, code: exitCode, signal: signalCode, wasBusy, restartInMs: delay, stderr: worker.stderrTail,
     });
     setTimeout(() => this.spawn(slot), delay).unref();
   }
@@ -201,20 +168,12 @@ export class EnginePool extends EventEmitter {
           resolve();
         };
         const cancel = () => {
-          this.off('idle', wake);
+          this.off('change', wake);
           reject(new EngineError('cancelled', 'cancelled'));
         };
-        this.once('idle', wake);
+        this.once('change', wake);
         signal.addEventListener('abort', cancel, { once: true });
       });
-    }
-  }
-
-  private async waitIdle(slot: Slot): Promise<void> {
-    while (slot.info.state !== 'idle' && slot.info.state !== 'busy') {
-      if (this.fatal) throw new Error(this.fatal);
-      if (this.closed) throw new Error('closed');
-      await new Promise((resolve) => this.once('idle', resolve));
     }
   }
 }

@@ -54,9 +54,13 @@ const api = {
 
 export type EngineApi = typeof api;
 
-/** whisper.cpp skips input under 100 ms (and then repeats the previous result): pad with silence. */
+/**
+ * This whisper.cpp build skips input of 1 s or less (measured: 16,000 samples
+ * give nothing, 17,000 transcribe), and then repeats the previous call's text:
+ * pad short chunks with silence.
+ */
 function padToMinimum(audio: Float32Array): Float32Array {
-  const minimum = SAMPLE_RATE; // 1 s
+  const minimum = SAMPLE_RATE * 1.25;
   if (audio.length >= minimum) return audio;
   const padded = new Float32Array(minimum);
   padded.set(audio);

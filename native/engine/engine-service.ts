@@ -14,6 +14,8 @@ export interface EngineStatus {
   synthetic: boolean;
   fallbackReason?: string;
   failure?: string;
+  /** workers being replaced right now */
+  restarting: number;
   workers: number;
   threadsPerWorker: number;
 }
@@ -22,6 +24,7 @@ export class EngineService {
   private model: ResolvedModel | undefined;
   private pool: EnginePool | undefined;
   private failure: string | undefined;
+  private loaded = false;
   private readonly started: Promise<EnginePool>;
 
   constructor(
@@ -57,8 +60,12 @@ export class EngineService {
 
   status(): EngineStatus {
     const failure = this.failure ?? this.pool?.failure;
+    // A worker being replaced after a crash or a cancel is not "not ready": the
+    // model loads fine, and chunks just wait the half second it takes.
+    const restarting = this.pool?.workers().filter((w) => w.state === 'starting' || w.state === 'stopped').length ?? 0;
     return {
-      state: failure ? 'failed' : this.pool?.isReady ? 'ready' : 'loading',
+      state: failure ? 'failed' : this.loaded ? 'ready' : 'loading',
+      restarting,
       model: this.model?.name,
       synthetic: this.model?.synthetic ?? false,
       ...(this.model?.fallbackReason ? { fallbackReason: this.model.fallbackReason } : {}),
@@ -78,6 +85,7 @@ export class EngineService {
       this.model = await resolveModel(this.options.spec, join(this.options.dataDir, 'models'), log);
       this.pool = new EnginePool({ modelPath: this.model.path, size: this.options.workers, threadsPerWorker: this.options.threadsPerWorker, log });
       await this.pool.ready();
+      this.loaded = true;
       log('info', 'engine ready', { model: this.model.name, workers: this.options.workers, threadsPerWorker: this.options.threadsPerWorker });
       return this.pool;
     } catch (error) {

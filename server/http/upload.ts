@@ -21,8 +21,10 @@ export async function receiveBody(reply: Reply, path: string, maxBytes: number):
         reject(error);
       };
       out.on('error', fail);
+      let paused = false;
       out.on('drain', () => {
-        if (reply.open) res.resume();
+        if (paused && reply.open) res.resume();
+        paused = false;
       });
       reply.onAbort(() => fail(new HubError('bad_request', 'the upload was aborted')));
       res.onData((chunk, isLast) => {
@@ -32,7 +34,13 @@ export async function receiveBody(reply: Reply, path: string, maxBytes: number):
           fail(new HubError('payload_too_large', `the upload is larger than ${Math.floor(maxBytes / 1048576)} MB`));
           return;
         }
-        if (!out.write(new Uint8Array(chunk.slice(0)))) res.pause();
+        const flowing = out.write(new Uint8Array(chunk.slice(0)));
+        // Pause the socket while the disk catches up (not after the last chunk:
+        // a paused connection could not carry the next keep-alive request).
+        if (!flowing && !isLast) {
+          paused = true;
+          res.pause();
+        }
         if (isLast) {
           // 'close' comes after the fsync that `flush` asks for: the bytes are on disk.
           out.once('close', () => (failed ? undefined : resolve()));

@@ -53,7 +53,7 @@ export const fixture = (name: string) => readFile(join(FIXTURES, name));
 export async function upload(url: string, token: string | undefined, body: Uint8Array | string, query = ''): Promise<Response> {
   return fetch(`${url}/v1/tasks${query}`, {
     method: 'POST',
-    body,
+    body: body as BodyInit,
     headers: token ? { Authorization: `Bearer ${token}` } : {},
   });
 }
