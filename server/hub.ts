@@ -15,6 +15,7 @@ import { registerOpsRoutes } from './http/ops-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { registerTaskSocket, TopicPublisher, type TaskSocketData } from './ws/task-socket.ts';
 import { CLOSE } from './ws/upgrade.ts';
+import { sweep } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
 import { Persistence, DEFAULT_PERSISTENCE, type PersistenceOptions } from '../actors/persistence.ts';
@@ -95,6 +96,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
   });
   const port = uWS.us_socket_local_port(listenSocket as never);
+  const sweeper = setInterval(() => sweep(sockets), 500);
+  sweeper.unref();
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, host: config.host, port }, `hub listening on ${url}`);
   if (context.auth.open) logger.warn('HUB_TOKENS is not set: anyone who can reach this port is the local admin user');
@@ -107,6 +110,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       if (shuttingDown) return;
       shuttingDown = true;
       uWS.us_listen_socket_close(listenSocket);
+      clearInterval(sweeper);
       for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
       scheduler.close();
       registry.stopAll();

@@ -1,20 +1,15 @@
 // `/v1/ws`: live task subscriptions. A subscriber gets the whole task (or the
 // frames after `since`) and then every frame published on the task's topic.
 // Frames are encoded once per encoding and published through uWS topics.
-//
-// Backpressure policy: a socket may fall at most MAX_BACKPRESSURE bytes behind.
-// Beyond that uWS stops sending it frames and closes it, without slowing
-// anybody else down; the client reconnects and resubscribes with `since`, and
-// `seq` tells it whether it missed anything.
+// Sockets that fall behind are cut off (see backpressure.ts).
 import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
-import { clientMessageSchema, type ServerFrame, type TaskEventFrame } from '../../client/protocol.ts';
+import { clientMessageSchema, type ServerFrame, type Task, type TaskEventFrame } from '../../client/protocol.ts';
 import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
-
-export const MAX_BACKPRESSURE = 1024 * 1024;
+import { MAX_BACKPRESSURE, sendOrCut } from './backpressure.ts';
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUBSCRIPTIONS = 1000;
 
@@ -47,10 +42,8 @@ export class TopicPublisher implements FramePort {
 
 export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<TaskSocketData>>): void {
   const send = (ws: WebSocket<TaskSocketData>, frame: ServerFrame) => {
-    const data = ws.getUserData();
-    if (data.closed) return;
-    const { data: bytes, binary } = encodeFor(data.encoding, frame);
-    ws.send(bytes, binary);
+    const { data: bytes, binary } = encodeFor(ws.getUserData().encoding, frame);
+    sendOrCut(ws, bytes, binary);
   };
   const fail = (ws: WebSocket<TaskSocketData>, code: 'bad_request' | 'not_found' | 'internal', message: string, ref?: unknown) =>
     send(ws, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
@@ -58,7 +51,6 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
   app.ws<TaskSocketData>('/v1/ws', {
     maxPayloadLength: MAX_MESSAGE_BYTES,
     maxBackpressure: MAX_BACKPRESSURE,
-    closeOnBackpressureLimit: 1,
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res: HttpResponse, req: HttpRequest, context) => {
@@ -115,9 +107,10 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
   function subscribe(ws: WebSocket<TaskSocketData>, id: string, since: number | undefined, ref: string | number | undefined) {
     const data = ws.getUserData();
     const withRef = <T extends object>(frame: T) => (ref !== undefined ? { ...frame, ref } : frame);
-    const live = ctx.registry.get(id);
-    if (live) {
-      if (live.userId !== data.caller!.userId) return fail(ws, 'not_found', `no task ${id}`, ref);
+    const mine = (task: Task | undefined): task is Task => task?.userId === data.caller!.userId;
+    if (ctx.registry.isLive(id)) {
+      const task = ctx.registry.get(id);
+      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref);
       if (!data.subscriptions.has(id) && data.subscriptions.size >= MAX_SUBSCRIPTIONS) {
         return fail(ws, 'bad_request', `at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`, ref);
       }
@@ -128,22 +121,24 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
         if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
         const missed = since === undefined ? undefined : ctx.registry.framesSince(id, since);
         if (missed) for (const frame of missed) send(ws, frame);
-        else send(ws, { type: 'task', id, seq: live.seq, task: live });
+        else send(ws, { type: 'task', id, seq: task.seq, task });
       });
       return;
     }
-    // Not in memory: a finished task, from the store. It will not change again.
+    // A finished task (from memory, else the store): it will not change again.
+    const answer = (task: Task | undefined) => {
+      if (data.closed) return;
+      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref);
+      ws.cork(() => {
+        if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
+        if (since === undefined || since < task.seq) send(ws, { type: 'task', id, seq: task.seq, task });
+      });
+    };
+    const inMemory = ctx.registry.get(id);
+    if (inMemory) return answer(inMemory);
     ctx.registry
       .find(id)
-      .then((task) => {
-        if (data.closed) return;
-        if (!task || task.userId !== data.caller!.userId) return fail(ws, 'not_found', `no task ${id}`, ref);
-        if (ctx.registry.get(id)) return subscribe(ws, id, since, ref); // became live meanwhile
-        ws.cork(() => {
-          if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
-          if (since === undefined || since < task.seq) send(ws, { type: 'task', id, seq: task.seq, task });
-        });
-      })
+      .then(answer)
       .catch((error: unknown) => {
         ctx.log.error({ err: error, taskId: id }, 'subscribe lookup failed');
         fail(ws, 'internal', 'could not look the task up; try again', ref);
