@@ -24,6 +24,7 @@ import { TaskRegistry } from '../actors/task-registry.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
+import { isFinished } from '../client/protocol.ts';
 
 export interface HubOverrides {
   store?: TaskStore;
@@ -51,14 +52,22 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
   const scheduler = new Scheduler(config.workers);
   const preparer = new AudioPreparer(Math.max(1, config.workers));
-  let metrics: HubMetrics | undefined;
+  const sockets = new Set<WebSocket<TaskSocketData>>();
+  // Gauges read the parts at scrape time (after they exist).
+  const metrics = new HubMetrics({
+    liveTasks: () => registry.activeCount(),
+    sockets: () => sockets.size,
+    persistenceBacklog: () => persistence.stats().backlog,
+    queued: () => scheduler.stats().queued,
+    busyWorkers: () => engine.workerPool?.busy ?? 0,
+  });
   const registry = new TaskRegistry(
     {
       prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
       scheduler,
       engine,
       onChunkRetry: (taskId, index, attempt, error) => {
-        metrics?.chunkRetries.inc();
+        metrics.chunkRetries.inc();
         log('warn', 'retrying chunk on a fresh engine worker', { taskId, chunk: index, attempt, error: String(error) });
       },
     },
@@ -67,14 +76,6 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     log,
   );
 
-  const sockets = new Set<WebSocket<TaskSocketData>>();
-  metrics = new HubMetrics({
-    liveTasks: () => registry.activeCount(),
-    sockets: () => sockets.size,
-    persistenceBacklog: () => persistence.stats().backlog,
-    queued: () => scheduler.stats().queued,
-    busyWorkers: () => engine.workerPool?.busy ?? 0,
-  });
   let shuttingDown = false;
   const context: HubContext = {
     config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir,
@@ -88,9 +89,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   registerOpsRoutes(app, context);
   registerTaskSocket(app, context, sockets);
   registerStaticRoutes(app, await loadWebClient());
-  const finished = metrics.tasksFinished;
   registry.attach(new TopicPublisher(app, () => metrics.framesPublished.inc()));
-  registry.attach({ publish: (_id, frame) => void (frame.type === 'status' && ['completed', 'failed', 'cancelled'].includes(frame.status) && finished.inc({ status: frame.status })) });
+  registry.attach({
+    publish: (_id, frame) => {
+      if (frame.type === 'status' && isFinished(frame.status)) metrics.tasksFinished.inc({ status: frame.status });
+    },
+  });
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));

@@ -63,8 +63,14 @@ const api = {
   list(q: ListQuery): { tasks: StoredTask['task'][]; corrupt: string[] } {
     const where = ['user_id = ?'];
     const args: (string | number)[] = [q.userId];
-    if (q.status) where.push('status = ?'), args.push(q.status);
-    if (q.before) where.push('created_at < ?'), args.push(q.before);
+    if (q.status) {
+      where.push('status = ?');
+      args.push(q.status);
+    }
+    if (q.before) {
+      where.push('created_at < ?');
+      args.push(q.before);
+    }
     const rows = db.prepare<unknown[], { id: string; doc: string }>(`SELECT id, doc FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args, q.limit);
     const tasks: StoredTask['task'][] = [];
     const corrupt: string[] = [];
