@@ -4,6 +4,7 @@
 // decoder: a worker thread that has loaded it segfaults the whole process when
 // it exits, measured), worker threads for the rest.
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as Comlink from 'comlink';
@@ -82,13 +83,21 @@ export class ChildWorker<Api> {
   readonly startedAt = Date.now();
   private readonly stderr: string[] = [];
 
-  constructor(entry: URL, name: string, env: Record<string, string> = {}) {
+  /** `nice`: a lower CPU priority (0-19), so heavy workers never take a core from the hub's loop */
+  constructor(entry: URL, name: string, options: { env?: Record<string, string>; nice?: number } = {}) {
     this.child = fork(fileURLToPath(entry), [], {
       execArgv: TS_EXEC_ARGV,
       serialization: 'advanced',
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, ...env },
+      env: { ...process.env, ...options.env },
     });
+    if (options.nice && this.child.pid) {
+      try {
+        setPriority(this.child.pid, options.nice);
+      } catch {
+        // not permitted here: the worker runs at normal priority
+      }
+    }
     this.child.stderr!.setEncoding('utf8').on('data', (text: string) => {
       this.stderr.push(text);
       if (this.stderr.length > 20) this.stderr.shift();

@@ -32,7 +32,7 @@ export class AudioPreparer {
       if (this.closed) throw new PrepareError('shutting_down', 'the hub is shutting down');
       onStart?.();
       const jobId = randomUUID();
-      if (!this.worker?.alive) this.worker = new ChildWorker<AudioWorkerApi>(new URL('./audio-worker.ts', import.meta.url), 'audio worker');
+      if (!this.worker?.alive) this.worker = new ChildWorker<AudioWorkerApi>(new URL('./audio-worker.ts', import.meta.url), 'audio worker', { nice: 5 });
       return this.worker.call(async (api) => {
         const cancel = () => void api.cancel(jobId).catch(() => {});
         signal.addEventListener('abort', cancel, { once: true });

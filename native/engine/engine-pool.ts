@@ -33,6 +33,8 @@ interface Slot {
 
 const ENTRY = new URL('./engine-process.ts', import.meta.url);
 const MAX_RESTART_DELAY_MS = 30_000;
+/** Engine threads fill every core; at a lower priority they leave the hub's loop a core the moment it needs one. */
+const WORKER_NICENESS = 10;
 
 export class EnginePool extends EventEmitter {
   private readonly slots: Slot[] = [];
@@ -113,8 +115,8 @@ export class EnginePool extends EventEmitter {
   private spawn(slot: Slot): void {
     if (this.closed) return;
     const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
-      ENGINE_MODEL_PATH: this.options.modelPath,
-      ENGINE_THREADS: String(this.options.threadsPerWorker),
+      env: { ENGINE_MODEL_PATH: this.options.modelPath, ENGINE_THREADS: String(this.options.threadsPerWorker) },
+      nice: WORKER_NICENESS,
     });
     slot.worker = worker;
     slot.info = { ...slot.info, pid: worker.pid, state: 'starting', startedAt: worker.startedAt, job: undefined };

@@ -1,6 +1,6 @@
 // A hub process whose store answers every write `STORE_DELAY_MS` late: stands
 // for a loaded or distant database (the original deadlock's MongoDB). Started
-// by bench:busy; prints `{"url": ...}` on stdout once the engine is ready.
+// by bench:busy; prints `HUB_URL <url>` on stdout once the engine is ready.
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
@@ -24,5 +24,5 @@ const slow: TaskStore = {
 };
 const hub = await startHub(config, { store: slow });
 await hub.context.engine.ready();
-process.stdout.write(`${JSON.stringify({ url: hub.url })}\n`);
+process.stdout.write(`HUB_URL ${hub.url}\n`);
 process.on('SIGTERM', () => void hub.close().then(() => process.exit(0)));
