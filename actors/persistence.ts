@@ -1,62 +1,135 @@
-// The persistence actor: follows the task actors and writes their snapshots to
-// the store. It coalesces (only the newest snapshot per task is kept), writes
-// in batches, and retries with backoff and jitter when the store fails. Nobody
-// waits on it: transcription, pushes and reads carry on whatever the store does.
+// The persistence actor: follows the task actors and writes what they publish
+// to the store. It coalesces (only the newest record per task is kept; chunk
+// records are kept until written), writes in batches, retries transient
+// failures with backoff and jitter, and sets aside what the store refuses for
+// good. Nobody waits on it: transcription, pushes and reads carry on whatever
+// the store does, and its backlog is bounded by the live tasks' size.
 import { setup, assign, fromPromise, createActor, type ActorRefFrom } from 'xstate';
-import type { StoredTask, TaskStore } from './stores/task-store.ts';
+import type { ChunkRecord, TaskRecord, TaskStore, WriteBatch } from './stores/task-store.ts';
 
-/** The newest not-yet-written snapshot of each task. */
-export class SnapshotBuffer {
-  private readonly pending = new Map<string, StoredTask>();
+/** What is not written yet: the newest record of each task, and every chunk record. */
+export class WriteBuffer {
+  private readonly records = new Map<string, TaskRecord>();
+  private readonly queue: TaskRecord[] = [];
+  private readonly chunks = new Map<string, ChunkRecord>();
 
-  put(doc: StoredTask): void {
-    const current = this.pending.get(doc.task.id);
-    if (!current || current.task.seq < doc.task.seq) this.pending.set(doc.task.id, doc);
+  /** `coalesce: false` writes every snapshot (for measuring what coalescing saves). */
+  constructor(private readonly coalesce = true) {}
+
+  putTask(record: TaskRecord): void {
+    if (!this.coalesce) {
+      this.queue.push(record);
+      return;
+    }
+    const current = this.records.get(record.task.id);
+    if (!current || current.task.seq < record.task.seq) this.records.set(record.task.id, record);
   }
 
-  /** Removes and returns up to `max` snapshots, oldest first. */
-  take(max: number): StoredTask[] {
-    const batch: StoredTask[] = [];
-    for (const [id, doc] of this.pending) {
-      if (batch.length >= max) break;
-      batch.push(doc);
-      this.pending.delete(id);
+  putChunk(chunk: ChunkRecord): void {
+    this.chunks.set(`${chunk.taskId}:${chunk.chunk}`, chunk);
+  }
+
+  /**
+   * Removes and returns a batch. A task record is only taken once none of its
+   * chunk records is left behind, so a checkpoint never gets ahead of the
+   * transcript in the store.
+   */
+  take(max: number): WriteBatch {
+    const chunks: ChunkRecord[] = [];
+    for (const [key, chunk] of this.chunks) {
+      if (chunks.length >= max) break;
+      chunks.push(chunk);
+      this.chunks.delete(key);
     }
-    return batch;
+    const waiting = new Set([...this.chunks.values()].map((c) => c.taskId));
+    const tasks: TaskRecord[] = [];
+    if (!this.coalesce) {
+      while (tasks.length < max && this.queue.length > 0 && !waiting.has(this.queue[0]!.task.id)) tasks.push(this.queue.shift()!);
+    } else {
+      for (const [id, record] of this.records) {
+        if (tasks.length >= max) break;
+        if (waiting.has(id)) continue;
+        tasks.push(record);
+        this.records.delete(id);
+      }
+    }
+    return { tasks, chunks };
   }
 
   drop(id: string): void {
-    this.pending.delete(id);
+    this.records.delete(id);
+    for (const [key, chunk] of this.chunks) if (chunk.taskId === id) this.chunks.delete(key);
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.task.id === id) this.queue.splice(i, 1);
   }
 
   get size(): number {
-    return this.pending.size;
+    return this.records.size + this.queue.length + this.chunks.size;
   }
 }
 
 export interface PersistenceOptions {
-  /** how long snapshots gather before a write: more coalescing, fewer writes */
+  /** how long writes gather before a flush: more coalescing, fewer writes */
   gatherMs: number;
   maxBatch: number;
   retryBaseMs: number;
   retryMaxMs: number;
+  coalesce: boolean;
 }
 
-export const DEFAULT_PERSISTENCE: PersistenceOptions = { gatherMs: 25, maxBatch: 500, retryBaseMs: 100, retryMaxMs: 10_000 };
+export const DEFAULT_PERSISTENCE: PersistenceOptions = { gatherMs: 25, maxBatch: 500, retryBaseMs: 100, retryMaxMs: 10_000, coalesce: true };
+
+/**
+ * Failures worth retrying: the store is unreachable, slow, busy or restarting.
+ * Anything else (a document it refuses, a bug) would fail the same way again.
+ */
+export function isTransient(error: unknown): boolean {
+  const e = error as { name?: string; code?: string | number; message?: string; errorLabels?: string[] } | undefined;
+  if (!e) return false;
+  if (e.errorLabels?.includes('RetryableWriteError') || e.errorLabels?.includes('TransientTransactionError')) return true;
+  if (/^Mongo(Network|ServerSelection|NetworkTimeout|PoolCleared|NotConnected|TopologyClosed)/.test(e.name ?? '')) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'].includes(String(e.code))) return true;
+  if (e.name === 'WorkerDiedError' || e.name === 'TimeoutError') return true;
+  return /timed? ?out|unavailable|not (yet )?connected|connection (refused|reset|closed)|store is down/i.test(e.message ?? '');
+}
 
 interface PersistenceContext {
-  batch: StoredTask[];
+  batch: WriteBatch;
   attempt: number;
   written: number;
+  dropped: number;
   lastWriteAt: string | undefined;
   lastError: string | undefined;
+  lastErrorPermanent: boolean;
 }
 
-export function createPersistenceMachine(store: TaskStore, buffer: SnapshotBuffer, options: PersistenceOptions = DEFAULT_PERSISTENCE) {
+const EMPTY: WriteBatch = { tasks: [], chunks: [] };
+const sizeOf = (b: WriteBatch) => b.tasks.length + b.chunks.length;
+const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+export function createPersistenceMachine(store: TaskStore, buffer: WriteBuffer, options: PersistenceOptions, onDropped: (what: string, error: unknown) => void) {
   return setup({
-    types: { context: {} as PersistenceContext, events: {} as { type: 'SNAPSHOT' } },
+    types: { context: {} as PersistenceContext, events: {} as { type: 'WRITTEN' } },
     actors: {
-      writeBatch: fromPromise<void, StoredTask[]>(({ input }) => store.update(input)),
+      writeBatch: fromPromise<void, WriteBatch>(({ input }) => store.write(input)),
+      // A batch the store refused for good: write it piece by piece and set
+      // aside only the pieces it refuses, so one bad document blocks nothing.
+      isolate: fromPromise<number, WriteBatch>(async ({ input }) => {
+        let dropped = 0;
+        const pieces: [string, WriteBatch][] = [
+          ...input.chunks.map((c): [string, WriteBatch] => [`chunk ${c.chunk} of task ${c.taskId}`, { tasks: [], chunks: [c] }]),
+          ...input.tasks.map((t): [string, WriteBatch] => [`task ${t.task.id} (seq ${t.task.seq})`, { tasks: [t], chunks: [] }]),
+        ];
+        for (const [what, piece] of pieces) {
+          try {
+            await store.write(piece);
+          } catch (error) {
+            if (isTransient(error)) throw error;
+            dropped++;
+            onDropped(what, error);
+          }
+        }
+        return dropped;
+      }),
     },
     delays: {
       gather: options.gatherMs,
@@ -65,46 +138,68 @@ export function createPersistenceMachine(store: TaskStore, buffer: SnapshotBuffe
     },
     guards: {
       hasPending: () => buffer.size > 0,
+      transient: ({ event }) => isTransient((event as unknown as { error: unknown }).error),
     },
   }).createMachine({
     id: 'persistence',
-    context: { batch: [], attempt: 0, written: 0, lastWriteAt: undefined, lastError: undefined },
+    context: { batch: EMPTY, attempt: 0, written: 0, dropped: 0, lastWriteAt: undefined, lastError: undefined, lastErrorPermanent: false },
     initial: 'idle',
     states: {
       idle: {
         always: { guard: 'hasPending', target: 'gathering' },
-        on: { SNAPSHOT: { guard: 'hasPending', target: 'gathering' } },
+        on: { WRITTEN: { guard: 'hasPending', target: 'gathering' } },
       },
       gathering: {
         after: { gather: 'writing' },
       },
       writing: {
-        entry: assign({ batch: ({ context }) => (context.batch.length ? context.batch : buffer.take(options.maxBatch)) }),
+        entry: assign({ batch: ({ context }) => (sizeOf(context.batch) ? context.batch : buffer.take(options.maxBatch)) }),
         invoke: {
           src: 'writeBatch',
           input: ({ context }) => context.batch,
           onDone: {
             target: 'idle',
             actions: assign({
-              written: ({ context }) => context.written + context.batch.length,
-              batch: [],
+              written: ({ context }) => context.written + sizeOf(context.batch),
+              batch: EMPTY,
+              attempt: 0,
+              lastWriteAt: () => new Date().toISOString(),
+            }),
+          },
+          onError: [
+            {
+              guard: 'transient',
+              target: 'backingOff',
+              actions: assign({ attempt: ({ context }) => context.attempt + 1, lastError: ({ event }) => message(event.error), lastErrorPermanent: false }),
+            },
+            { target: 'isolating', actions: assign({ lastError: ({ event }) => message(event.error), lastErrorPermanent: true }) },
+          ],
+        },
+      },
+      // The failed batch stays in context and is retried as it is; newer
+      // records of the same tasks wait in the buffer and win by seq.
+      backingOff: {
+        after: { retry: 'writing' },
+      },
+      isolating: {
+        invoke: {
+          src: 'isolate',
+          input: ({ context }) => context.batch,
+          onDone: {
+            target: 'idle',
+            actions: assign({
+              written: ({ context, event }) => context.written + sizeOf(context.batch) - event.output,
+              dropped: ({ context, event }) => context.dropped + event.output,
+              batch: EMPTY,
               attempt: 0,
               lastWriteAt: () => new Date().toISOString(),
             }),
           },
           onError: {
             target: 'backingOff',
-            actions: assign({
-              attempt: ({ context }) => context.attempt + 1,
-              lastError: ({ event }) => (event.error instanceof Error ? event.error.message : String(event.error)),
-            }),
+            actions: assign({ attempt: ({ context }) => context.attempt + 1, lastError: ({ event }) => message(event.error), lastErrorPermanent: false }),
           },
         },
-      },
-      // The failed batch stays in context and is retried as it is; newer
-      // snapshots of the same tasks wait in the buffer and win by seq.
-      backingOff: {
-        after: { retry: 'writing' },
       },
     },
   });
@@ -114,24 +209,32 @@ export type PersistenceActor = ActorRefFrom<ReturnType<typeof createPersistenceM
 
 /** The persistence actor with its buffer: what the rest of the hub talks to. */
 export class Persistence {
-  readonly buffer = new SnapshotBuffer();
+  readonly buffer: WriteBuffer;
   readonly actor: PersistenceActor;
 
   constructor(
     readonly store: TaskStore,
     options: PersistenceOptions = DEFAULT_PERSISTENCE,
+    onDropped: (what: string, error: unknown) => void = () => {},
   ) {
-    this.actor = createActor(createPersistenceMachine(store, this.buffer, options), { systemId: 'persistence' });
+    this.buffer = new WriteBuffer(options.coalesce);
+    this.actor = createActor(createPersistenceMachine(store, this.buffer, options, onDropped), { systemId: 'persistence' });
     this.actor.start();
   }
 
-  /** Hands a snapshot over; returns at once. */
-  save(doc: StoredTask): void {
-    this.buffer.put(doc);
-    this.actor.send({ type: 'SNAPSHOT' });
+  /** Hands a task record over; returns at once. */
+  saveTask(record: TaskRecord): void {
+    this.buffer.putTask(record);
+    this.actor.send({ type: 'WRITTEN' });
   }
 
-  /** Forget unwritten snapshots of a task that is being deleted. */
+  /** Hands a finished chunk over; returns at once. */
+  saveChunk(chunk: ChunkRecord): void {
+    this.buffer.putChunk(chunk);
+    this.actor.send({ type: 'WRITTEN' });
+  }
+
+  /** Forget unwritten records of a task that is being deleted. */
   forget(id: string): void {
     this.buffer.drop(id);
   }
@@ -140,12 +243,20 @@ export class Persistence {
     const { context, value } = this.actor.getSnapshot();
     return {
       state: value,
-      backlog: this.buffer.size + context.batch.length,
+      backlog: this.buffer.size + sizeOf(context.batch),
       written: context.written,
+      dropped: context.dropped,
       attempt: context.attempt,
       lastWriteAt: context.lastWriteAt,
       lastError: context.lastError,
+      lastErrorPermanent: context.lastErrorPermanent,
     };
+  }
+
+  /** True while writes keep failing (the store is down or refusing). */
+  get failing(): boolean {
+    const { value, context } = this.actor.getSnapshot();
+    return value === 'backingOff' || (value === 'writing' && context.attempt > 0);
   }
 
   /** Resolves once everything handed over so far is written, or after `timeoutMs`. */

@@ -10,6 +10,8 @@ import type { PreparedAudio } from '../native/audio/audio-worker.ts';
 import { samplesToSeconds } from '../native/audio/pcm.ts';
 import { runChunks, type ChunkRunEvent, type Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { Checkpoint } from './stores/task-store.ts';
+import type { EngineSegment } from '../native/engine/types.ts';
 import { stitchChunk } from './stitch.ts';
 
 export interface TaskServices {
@@ -23,6 +25,10 @@ export interface TaskInput {
   task: Task;
   audioPath: string;
   pcmPath: string;
+  /** resuming after a restart: where the work stood */
+  checkpoint?: Checkpoint;
+  /** the pcm the checkpoint's plan refers to is gone: decode again first */
+  pcmMissing?: boolean;
 }
 
 export interface TaskContext {
@@ -30,14 +36,12 @@ export interface TaskContext {
   audioPath: string;
   pcmPath: string;
   chunks: ChunkPlan[];
-  /** engine output per finished chunk, relative to the chunk (silent chunks: empty) */
-  results: Record<number, ChunkResult>;
   /** chunks [0, emitted) are on the transcript, in order */
   emitted: number;
-}
-
-interface ChunkResult {
-  segments: { start: number; end: number; text: string }[];
+  /** finished chunks waiting for an earlier one: engine output relative to the chunk (silent chunks: empty) */
+  pending: Record<number, EngineSegment[]>;
+  /** no decoded audio yet (new, or resumed without its pcm) */
+  needsAudio: boolean;
 }
 
 export type TaskEvent =
@@ -66,22 +70,28 @@ const pctOf = (done: number, total: number) => (total === 0 ? 0 : Math.floor((do
  * Puts finished chunks on the transcript in chunk order (a later chunk that
  * finishes first waits for its predecessors) and reports progress.
  */
-function takeResults(context: TaskContext, results: Record<number, ChunkResult>, language?: string) {
+function takeResults(context: TaskContext, added: Record<number, EngineSegment[]>, language?: string) {
+  const pending = { ...context.pending, ...added };
   const bodies: FrameBody[] = [];
   let emitted = context.emitted;
   let segments = context.task.segments;
-  for (; results[emitted]; emitted++) {
+  for (; pending[emitted]; emitted++) {
     const chunk = context.chunks[emitted]!;
-    const placed = stitchChunk(emitted, results[emitted]!.segments, samplesToSeconds(chunk.start), samplesToSeconds(chunk.end), segments.at(-1)?.end ?? 0);
+    const placed = stitchChunk(emitted, pending[emitted]!, samplesToSeconds(chunk.start), samplesToSeconds(chunk.end), segments.at(-1)?.end ?? 0);
+    delete pending[emitted];
     if (placed.length) segments = [...segments, ...placed];
     bodies.push({ type: 'segments', chunk: emitted, segments: placed });
   }
-  const done = Object.keys(results).length;
+  const done = emitted + Object.keys(pending).length;
   const progress = { done, total: context.chunks.length, pct: pctOf(done, context.chunks.length) };
   bodies.push({ type: 'progress', ...progress });
   const patch: Partial<Task> = { segments, progress, ...(language && !context.task.language ? { language } : {}) };
-  return { results, emitted, ...advance(context.task, patch, bodies) };
+  return { pending, emitted, ...advance(context.task, patch, bodies) };
 }
+
+/** The plan again after a restart lost the pcm: the chunks already on the transcript must be the same. */
+const samePlan = (a: ChunkPlan[], b: ChunkPlan[], upTo: number) =>
+  a.length >= upTo && b.length >= upTo && a.slice(0, upTo).every((c, i) => c.start === b[i]!.start && c.end === b[i]!.end);
 
 export function createTaskMachine(services: TaskServices) {
   return setup({
@@ -104,7 +114,7 @@ export function createTaskMachine(services: TaskServices) {
       }),
       transcribeChunks: fromCallback<TaskEvent, TaskContext>(({ input, sendBack }) => {
         const abort = new AbortController();
-        const pending = input.chunks.filter((c) => !input.results[c.index]);
+        const pending = input.chunks.filter((c) => c.index >= input.emitted && !input.pending[c.index]);
         runChunks(
           { scheduler: services.scheduler, engine: services.engine, onRetry: (i, n, e) => services.onChunkRetry?.(input.task.id, i, n, e) },
           { taskId: input.task.id, userId: input.task.userId, pcmPath: input.pcmPath, language: input.task.language, chunks: pending, priority: 'batch' },
@@ -133,29 +143,49 @@ export function createTaskMachine(services: TaskServices) {
       recordPlan: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'DECODED') return;
         const { chunks, durationSec } = event.audio;
-        const silent: Record<number, ChunkResult> = {};
-        for (const c of chunks) if (c.silent) silent[c.index] = { segments: [] };
-        const planned = { ...context, chunks, task: { ...context.task, durationSec } };
-        const { results, emitted, task, frames } = takeResults(planned, silent);
-        enqueue.assign({ chunks, results, emitted, task });
+        const silent: Record<number, EngineSegment[]> = {};
+        for (const c of chunks) if (c.silent) silent[c.index] = [];
+        // Resumed without its pcm: keep what is on the transcript if the new plan agrees with it.
+        const kept = samePlan(context.chunks, chunks, context.emitted) ? context.emitted : 0;
+        const planned: TaskContext = {
+          ...context,
+          chunks,
+          emitted: kept,
+          pending: {},
+          task: { ...context.task, durationSec, segments: kept ? context.task.segments : [] },
+        };
+        const { pending, emitted, task, frames } = takeResults(planned, Object.fromEntries(Object.entries(silent).filter(([i]) => Number(i) >= kept)));
+        enqueue.assign({ chunks, pending, emitted, task, needsAudio: false });
         for (const frame of frames) enqueue.emit({ type: 'frame', frame });
       }),
       recordChunk: enqueueActions(({ context, event, enqueue }) => {
-        if (event.type !== 'CHUNK_DONE' || context.results[event.index]) return;
-        const added = { ...context.results, [event.index]: { segments: event.result.segments } };
-        const { results, emitted, task, frames } = takeResults(context, added, event.result.language ?? undefined);
-        enqueue.assign({ results, emitted, task });
+        if (event.type !== 'CHUNK_DONE' || event.index < context.emitted || context.pending[event.index]) return;
+        const { pending, emitted, task, frames } = takeResults(context, { [event.index]: event.result.segments }, event.result.language ?? undefined);
+        enqueue.assign({ pending, emitted, task });
         for (const frame of frames) enqueue.emit({ type: 'frame', frame });
       }),
     },
     guards: {
       allChunksDone: ({ context }) => context.chunks.length > 0 && context.emitted === context.chunks.length,
+      /** resumed with a plan (and its pcm): straight back to transcribing, skipping what is done */
+      hasPlan: ({ context }) => context.chunks.length > 0 && !context.needsAudio,
     },
   }).createMachine({
     id: 'task',
-    context: ({ input }) => ({ task: input.task, audioPath: input.audioPath, pcmPath: input.pcmPath, chunks: [], results: {}, emitted: 0 }),
-    initial: 'preparing',
+    context: ({ input }) => ({
+      task: input.task,
+      audioPath: input.audioPath,
+      pcmPath: input.pcmPath,
+      chunks: input.checkpoint?.chunks ?? [],
+      emitted: input.checkpoint?.emitted ?? 0,
+      pending: {},
+      needsAudio: !input.checkpoint || Boolean(input.pcmMissing),
+    }),
+    initial: 'booting',
     states: {
+      booting: {
+        always: [{ guard: 'hasPlan', target: 'transcribing' }, { target: 'preparing' }],
+      },
       preparing: {
         invoke: { src: 'prepareAudio', input: ({ context }) => ({ audioPath: context.audioPath, pcmPath: context.pcmPath }) },
         initial: 'queued',

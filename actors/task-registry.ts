@@ -3,13 +3,13 @@
 // history (for `since` catch-up) and the persistence actor. It holds no task
 // state of its own: each actor owns its task.
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { isFinished, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import type { Persistence } from './persistence.ts';
-import type { StoredTask } from './stores/task-store.ts';
+import type { StoredTask, TaskRecord } from './stores/task-store.ts';
 import { HubError } from './hub-error.ts';
 
 /** Where frames go: implemented by the server over uWS topics. */
@@ -32,7 +32,7 @@ export interface RegistryOptions {
 interface LiveTask {
   actor: TaskActor;
   history: TaskEventFrame[];
-  doc: Omit<StoredTask, 'task'>;
+  files: { audioPath: string; pcmPath: string };
 }
 
 export class TaskRegistry {
@@ -81,10 +81,22 @@ export class TaskRegistry {
       seq: 0,
       model: this.options.model(),
     };
-    const doc = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${id}.pcm`) };
-    await this.persistence.store.insert({ task, ...doc });
-    this.start(task, doc);
+    const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${id}.pcm`) };
+    await this.persistence.store.insert({ task, ...files });
+    this.start({ task, ...files });
     return task;
+  }
+
+  /**
+   * Recreates the actor of a task a previous run left unfinished. With its
+   * checkpoint and pcm it goes straight back to transcribing the chunks not yet
+   * on its transcript; without its pcm it decodes again first.
+   */
+  async resume(stored: StoredTask): Promise<void> {
+    if (this.live.has(stored.task.id)) return;
+    const pcmMissing = Boolean(stored.checkpoint) && !(await access(stored.pcmPath).then(() => true, () => false));
+    this.start(stored, pcmMissing);
+    this.log('info', 'task resumed', { taskId: stored.task.id, status: stored.task.status, emitted: stored.checkpoint?.emitted ?? 0, pcmMissing });
   }
 
   /** The task from memory (live, or recently finished), if it is there. */
@@ -157,21 +169,26 @@ export class TaskRegistry {
     }
   }
 
-  private start(task: Task, doc: LiveTask['doc']): void {
-    const actor = createActor(this.machine, { input: { task, ...doc }, id: task.id });
-    const entry: LiveTask = { actor, history: [], doc };
+  private start(record: TaskRecord, pcmMissing = false): void {
+    const { task, audioPath, pcmPath, checkpoint } = record;
+    const files = { audioPath, pcmPath };
+    const actor = createActor(this.machine, { input: { task, ...files, ...(checkpoint ? { checkpoint, pcmMissing } : {}) }, id: task.id });
+    const entry: LiveTask = { actor, history: [], files };
     this.live.set(task.id, entry);
     actor.on('frame', ({ frame }) => {
       entry.history.push(frame);
       if (entry.history.length > this.options.historyLength) entry.history.shift();
+      // A chunk on the transcript is final: it is stored once, apart from the task record.
+      if (frame.type === 'segments') this.persistence.saveChunk({ taskId: task.id, chunk: frame.chunk, segments: frame.segments });
       for (const port of this.ports) port.publish(task.id, frame);
     });
-    let savedSeq = -1;
+    let savedSeq = task.seq;
     actor.subscribe({
-      next: (snapshot) => {
-        if (snapshot.context.task.seq === savedSeq) return;
-        savedSeq = snapshot.context.task.seq;
-        this.persistence.save({ task: snapshot.context.task, ...doc });
+      next: ({ context }) => {
+        if (context.task.seq === savedSeq) return;
+        savedSeq = context.task.seq;
+        const checkpoint = context.chunks.length ? { chunks: context.chunks, emitted: context.emitted } : undefined;
+        this.persistence.saveTask({ task: context.task, ...files, ...(checkpoint ? { checkpoint } : {}) });
       },
       complete: () => this.finish(task.id, entry),
       error: (error) => {
@@ -190,7 +207,7 @@ export class TaskRegistry {
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.
-    rm(entry.doc.pcmPath, { force: true }).catch(() => {});
+    rm(entry.files.pcmPath, { force: true }).catch(() => {});
     if (!isFinished(task.status)) this.log('warn', 'task actor ended in a non-final state', { taskId: id, status: task.status });
   }
 }

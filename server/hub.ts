@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config.ts';
-import { createLogger, logFn } from './log.ts';
+import { createLogger, logFn, type LogFn } from './log.ts';
 import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
 import { Authenticator } from './auth.ts';
 import { HubMetrics } from './metrics.ts';
@@ -47,8 +47,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   await mkdir(spoolDir, { recursive: true });
 
   const store = overrides.store ?? new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), (message) => log('error', message));
-  await store.ping();
-  const persistence = new Persistence(store, { ...DEFAULT_PERSISTENCE, ...overrides.persistence });
+  await store.open();
+  const persistence = new Persistence(store, { ...DEFAULT_PERSISTENCE, ...overrides.persistence }, (what, error) =>
+    log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
+  );
   const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
   const scheduler = new Scheduler(config.workers);
   const preparer = new AudioPreparer(Math.max(1, config.workers));
@@ -82,7 +84,6 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     shuttingDown: () => shuttingDown,
   };
 
-  await interruptLeftovers(store, log);
 
   const app = uWS.App();
   registerTaskRoutes(app, context);
@@ -95,6 +96,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       if (frame.type === 'status' && isFinished(frame.status)) metrics.tasksFinished.inc({ status: frame.status });
     },
   });
+  await resumeLeftovers(store, registry, log);
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
@@ -129,18 +131,23 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 }
 
 /**
- * Tasks left unfinished by a previous run are marked `interrupted`, so nobody
- * watches a task that will never move. (Resuming them is the next step.)
+ * Boot: every task a previous run left unfinished comes back. File tasks
+ * resume where their checkpoint says (chunks already on the transcript are
+ * skipped); a live stream cannot, and is marked `interrupted` with its finals.
  */
-async function interruptLeftovers(store: TaskStore, log: (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void) {
+async function resumeLeftovers(store: TaskStore, registry: TaskRegistry, log: LogFn): Promise<void> {
   const leftovers = await store.unfinished();
-  if (leftovers.length === 0) return;
+  const streams = leftovers.filter((r) => r.task.kind === 'stream');
   const now = new Date().toISOString();
-  await store.update(
-    leftovers.map((d) => ({
-      ...d,
-      task: { ...d.task, status: 'interrupted', updatedAt: now, seq: d.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped before this task finished' } },
-    })),
-  );
-  log('warn', 'marked tasks left unfinished by the previous run as interrupted', { count: leftovers.length });
+  if (streams.length > 0) {
+    await store.write({
+      chunks: [],
+      tasks: streams.map((r) => ({
+        ...r,
+        task: { ...r.task, status: 'interrupted', updatedAt: now, seq: r.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped while this stream was live' } },
+      })),
+    });
+  }
+  for (const record of leftovers.filter((r) => r.task.kind === 'file')) await registry.resume(record);
+  if (leftovers.length > 0) log('info', 'resumed the work of the previous run', { files: leftovers.length - streams.length, interruptedStreams: streams.length });
 }

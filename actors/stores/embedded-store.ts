@@ -3,12 +3,13 @@
 import { ThreadWorker } from '../../native/isolates.ts';
 import type { Read, SqliteWorkerApi } from './sqlite-worker.ts';
 import type { Task } from '../../client/protocol.ts';
-import { CorruptRecordError, type ListQuery, type StoredTask, type TaskStore } from './task-store.ts';
+import { CorruptRecordError, type ListQuery, type StoredTask, type TaskRecord, type TaskStore, type WriteBatch } from './task-store.ts';
 
 export class EmbeddedStore implements TaskStore {
   readonly kind = 'embedded';
   private readonly worker: ThreadWorker<SqliteWorkerApi>;
 
+  /** `onCorrupt` hears of every corrupt record a list leaves out. */
   constructor(
     path: string,
     private readonly onCorrupt: (message: string) => void = () => {},
@@ -16,16 +17,20 @@ export class EmbeddedStore implements TaskStore {
     this.worker = new ThreadWorker<SqliteWorkerApi>(new URL('./sqlite-worker.ts', import.meta.url), 'embedded store', { path });
   }
 
-  insert(doc: StoredTask): Promise<void> {
-    return this.worker.call((db) => db.insert(doc));
+  async open(): Promise<void> {
+    await this.ping();
   }
 
-  update(docs: StoredTask[]): Promise<void> {
-    return this.worker.call((db) => db.update(docs));
+  insert(record: TaskRecord): Promise<void> {
+    return this.worker.call((db) => db.insert(record));
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    return this.worker.call((db) => db.write(batch));
   }
 
   async get(id: string): Promise<StoredTask | undefined> {
-    const read = await this.worker.call((db) => db.get(id) as Promise<Read<StoredTask> | undefined>);
+    const read = await this.worker.call((db) => db.get(id) as Promise<Read<TaskRecord> | undefined>);
     if (!read) return undefined;
     if (!read.ok) throw new CorruptRecordError(read.message);
     return read.value;
@@ -38,9 +43,19 @@ export class EmbeddedStore implements TaskStore {
   }
 
   async unfinished(): Promise<StoredTask[]> {
-    const { docs, corrupt } = await this.worker.call((db) => db.unfinished());
+    const { records, corrupt } = await this.worker.call((db) => db.unfinished());
     corrupt.forEach(this.onCorrupt);
-    return docs;
+    return records;
+  }
+
+  async expiredAudio(before: string, limit: number): Promise<TaskRecord[]> {
+    const { records, corrupt } = await this.worker.call((db) => db.expiredAudio(before, limit));
+    corrupt.forEach(this.onCorrupt);
+    return records;
+  }
+
+  markAudioRemoved(ids: string[], at: string): Promise<void> {
+    return this.worker.call((db) => db.markAudioRemoved(ids, at));
   }
 
   delete(id: string): Promise<boolean> {

@@ -1,14 +1,47 @@
-// The contract every task store keeps (embedded SQLite today, MongoDB later),
-// and the shape of a stored task, validated whenever one is read back.
+// The contract every task store keeps (the embedded SQLite store, MongoStore),
+// and the shapes of what it keeps, validated whenever they are read back.
+//
+// A task is stored as one small record (the Task without its transcript, plus
+// what resuming it needs) and one immutable record per finished chunk holding
+// that chunk's segments, so a long transcript never means rewriting a growing
+// document on every chunk.
 import { z } from 'zod';
-import { TASK_STATUSES, type Task, type TaskStatus } from '../../client/protocol.ts';
+import { TASK_STATUSES, type Segment, type Task, type TaskStatus } from '../../client/protocol.ts';
+import type { ChunkPlan } from '../../native/audio/chunk-planner.ts';
 
-export interface StoredTask {
+/** Where a task's work stands: enough to resume it after a crash. */
+export interface Checkpoint {
+  /** the chunk plan (sample ranges of the pcm) */
+  chunks: ChunkPlan[];
+  /** chunks [0, emitted) are on the transcript, and stored as chunk records */
+  emitted: number;
+}
+
+export interface TaskRecord {
+  /** the public task; its `segments` are not kept here but in chunk records */
   task: Task;
   /** the upload as received, in the spool */
   audioPath: string;
-  /** the decoded pcm, in the spool */
+  /** the decoded pcm, in the spool, while the task runs */
   pcmPath: string;
+  checkpoint?: Checkpoint;
+  /** set once retention removed the audio */
+  audioRemovedAt?: string;
+}
+
+/** One finished chunk's place on the transcript. Written once; rewriting it is harmless (same content). */
+export interface ChunkRecord {
+  taskId: string;
+  chunk: number;
+  segments: Segment[];
+}
+
+/** A task as read back: its record, with `task.segments` assembled from its chunk records. */
+export type StoredTask = TaskRecord;
+
+export interface WriteBatch {
+  tasks: TaskRecord[];
+  chunks: ChunkRecord[];
 }
 
 export interface ListQuery {
@@ -21,15 +54,25 @@ export interface ListQuery {
 
 export interface TaskStore {
   readonly kind: string;
+  /** Creates the indexes and checks the connection. */
+  open(): Promise<void>;
   /** Records a new task; the one write anybody waits for (the upload's 201). */
-  insert(doc: StoredTask): Promise<void>;
-  /** Writes newer versions of existing tasks: an older or equal seq never overwrites, a deleted task stays deleted. */
-  update(docs: StoredTask[]): Promise<void>;
+  insert(record: TaskRecord): Promise<void>;
+  /**
+   * Writes chunk records (first: a checkpoint never claims chunks the store
+   * lacks), then task records. Idempotent and ordered by seq: an older or equal
+   * seq never overwrites a task, and a deleted task is never recreated.
+   */
+  write(batch: WriteBatch): Promise<void>;
   get(id: string): Promise<StoredTask | undefined>;
   /** A user's tasks, newest first. */
   list(query: ListQuery): Promise<Task[]>;
   /** Tasks not in a final state, for resuming after a restart. */
   unfinished(): Promise<StoredTask[]>;
+  /** Finished tasks last updated before `before` whose audio is still kept. */
+  expiredAudio(before: string, limit: number): Promise<TaskRecord[]>;
+  markAudioRemoved(ids: string[], at: string): Promise<void>;
+  /** Deletes the task and its chunk records. */
   delete(id: string): Promise<boolean>;
   /** Throws when the store cannot serve requests. */
   ping(): Promise<void>;
@@ -41,7 +84,7 @@ export class CorruptRecordError extends Error {
   readonly code = 'corrupt_record';
 }
 
-const segmentSchema = z.object({
+export const segmentSchema = z.object({
   start: z.number(),
   end: z.number(),
   text: z.string(),
@@ -67,16 +110,36 @@ export const taskSchema = z.object({
   model: z.string().optional(),
 });
 
-const storedTaskSchema = z.object({ task: taskSchema, audioPath: z.string(), pcmPath: z.string() });
+export const taskRecordSchema = z.object({
+  task: taskSchema,
+  audioPath: z.string(),
+  pcmPath: z.string(),
+  checkpoint: z
+    .object({
+      chunks: z.array(z.object({ index: z.number().int().min(0), start: z.number().int().min(0), end: z.number().int().min(0), silent: z.boolean() })),
+      emitted: z.number().int().min(0),
+    })
+    .optional(),
+  audioRemovedAt: z.string().optional(),
+});
 
-export function parseStoredTask(json: string, id: string): StoredTask {
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    throw new CorruptRecordError(`stored task ${id} is not valid JSON`);
+export const chunkSegmentsSchema = z.array(segmentSchema);
+
+/** Validates a task record read back from a store. */
+export function parseTaskRecord(value: unknown, id: string): TaskRecord {
+  const parsed = taskRecordSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new CorruptRecordError(`stored task ${id} is malformed: ${issue?.path.join('.')} ${issue?.message ?? ''}`.trim());
   }
-  const parsed = storedTaskSchema.safeParse(value);
-  if (!parsed.success) throw new CorruptRecordError(`stored task ${id} is malformed: ${parsed.error.issues[0]?.message ?? 'unknown'}`);
-  return parsed.data as StoredTask;
+  return parsed.data as TaskRecord;
 }
+
+export function parseChunkSegments(value: unknown, id: string, chunk: number): Segment[] {
+  const parsed = chunkSegmentsSchema.safeParse(value);
+  if (!parsed.success) throw new CorruptRecordError(`stored chunk ${chunk} of task ${id} is malformed`);
+  return parsed.data;
+}
+
+/** The record as stored: the transcript lives in chunk records. */
+export const withoutSegments = (record: TaskRecord): TaskRecord => ({ ...record, task: { ...record.task, segments: [] } });

@@ -142,3 +142,41 @@ t.test('a failing chunk fails only its task', async (t) => {
   t.match(a.actor.getSnapshot().context.task, { status: 'failed', error: { code: 'engine_failed' } });
   t.equal(b.actor.getSnapshot().context.task.status, 'completed');
 });
+
+t.test('resumed from a checkpoint: only the chunks not on the transcript run, and the result is the same', async (t) => {
+  const plan = planOf([10, 10, 10, 10]);
+  const whole = run({ engine: fakeEngine() }, plan);
+  await waitFor(whole.actor, (s) => s.status === 'done');
+  const reference = whole.actor.getSnapshot().context.task;
+
+  const engine = fakeEngine();
+  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < 2), durationSec: 40 };
+  const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
+    input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 2 } },
+  });
+  const frames: TaskEventFrame[] = [];
+  actor.on('frame', ({ frame }) => frames.push(frame));
+  actor.start();
+  await waitFor(actor, (s) => s.status === 'done');
+  const resumed = actor.getSnapshot().context.task;
+  t.equal(resumed.status, 'completed');
+  t.same(engine.calls.map((c) => c.start / SR), [20, 30], 'only chunks 2 and 3 ran');
+  t.same(resumed.segments, reference.segments, 'the same transcript as an uninterrupted run');
+  t.equal(frames[0]!.seq, 10, 'seq goes on from the checkpoint');
+});
+
+t.test('resumed without its pcm: decodes again, keeps the transcript when the plan agrees', async (t) => {
+  const plan = planOf([10, 10, 10]);
+  const engine = fakeEngine();
+  let decoded = 0;
+  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 5 }), segments: [{ start: 0, end: 10, text: 'chunk 0', chunk: 0 }] };
+  const actor = createActor(
+    createTaskMachine({ scheduler: new Scheduler(2), engine, prepareAudio: async (_i, _o, _s, onStart) => (onStart(), decoded++, plan) }),
+    { input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 1 }, pcmMissing: true } },
+  );
+  actor.start();
+  await waitFor(actor, (s) => s.status === 'done');
+  t.equal(decoded, 1);
+  t.same(engine.calls.map((c) => c.start / SR), [10, 20]);
+  t.same(actor.getSnapshot().context.task.segments.map((s) => s.text), ['chunk 0', 'chunk 1', 'chunk 2']);
+});

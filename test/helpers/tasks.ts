@@ -1,13 +1,14 @@
 // Builders for task records in store and actor tests.
-import type { Task } from '../../client/protocol.ts';
-import type { StoredTask } from '../../actors/stores/task-store.ts';
+import type { Segment, Task } from '../../client/protocol.ts';
+import type { ChunkRecord, TaskRecord } from '../../actors/stores/task-store.ts';
 
 let clock = Date.parse('2026-01-01T00:00:00Z');
+let serial = 0;
 
 export function makeTask(over: Partial<Task> = {}): Task {
   const createdAt = new Date((clock += 1000)).toISOString();
   return {
-    id: `task-${clock}`,
+    id: `task-${++serial}-${clock}`,
     userId: 'alice',
     kind: 'file',
     status: 'queued',
@@ -20,4 +21,10 @@ export function makeTask(over: Partial<Task> = {}): Task {
   };
 }
 
-export const stored = (task: Task): StoredTask => ({ task, audioPath: `/spool/${task.id}.upload`, pcmPath: `/spool/${task.id}.pcm` });
+export const record = (task: Task, over: Partial<TaskRecord> = {}): TaskRecord => ({ task, audioPath: `/spool/${task.id}.upload`, pcmPath: `/spool/${task.id}.pcm`, ...over });
+
+export const chunkOf = (taskId: string, chunk: number, texts: string[] = [`chunk ${chunk}`]): ChunkRecord => ({
+  taskId,
+  chunk,
+  segments: texts.map((text, i): Segment => ({ start: chunk * 30 + i, end: chunk * 30 + i + 1, text, chunk })),
+});
