@@ -37,6 +37,7 @@ export async function runChunks(
 
   const runOne = async (chunk: ChunkPlan): Promise<void> => {
     for (let attempt = 1; ; attempt++) {
+      // (a refused slot at shutdown rejects here, unreported: see below)
       const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
       try {
         const result = await deps.engine.run({ pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language }, signal);
@@ -46,6 +47,8 @@ export async function runChunks(
       } catch (error) {
         signal.throwIfAborted();
         const code = (error as { code?: string }).code;
+        // Shutting down is not the chunk's failure: it stays undone, for the next run to resume.
+        if (code === 'shutting_down') throw error;
         if (code !== 'engine_crashed' || attempt >= MAX_ATTEMPTS) {
           const message = `chunk ${chunk.index} failed after ${attempt} attempt(s): ${error instanceof Error ? error.message : String(error)}`;
           report({ type: 'CHUNK_FAILED', index: chunk.index, code: 'engine_failed', message });

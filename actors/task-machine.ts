@@ -108,7 +108,9 @@ export function createTaskMachine(services: TaskServices) {
           .prepareAudio(input.audioPath, input.pcmPath, abort.signal, () => sendBack({ type: 'DECODE_STARTED' }))
           .then((audio) => sendBack({ type: 'DECODED', audio }))
           .catch((error: { code?: string; message?: string }) => {
-            if (!abort.signal.aborted) sendBack({ type: 'PREPARE_FAILED', code: error.code ?? 'internal', message: error.message ?? String(error) });
+            // At shutdown the task stays where it is, for the next run to resume.
+            if (abort.signal.aborted || error.code === 'shutting_down') return;
+            sendBack({ type: 'PREPARE_FAILED', code: error.code ?? 'internal', message: error.message ?? String(error) });
           });
         return () => abort.abort();
       }),

@@ -36,7 +36,7 @@ export interface Hub {
   url: string;
   port: number;
   context: HubContext;
-  close(): Promise<void>;
+  close(options?: { chunkGraceMs?: number; flushMs?: number }): Promise<void>;
 }
 
 export async function startHub(config: HubConfig, overrides: HubOverrides = {}): Promise<Hub> {
@@ -67,7 +67,16 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     {
       prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
       scheduler,
-      engine,
+      engine: {
+        slots: engine.slots,
+        run: async (job, signal) => {
+          const result = await engine.run(job, signal);
+          metrics.chunksTranscribed.inc();
+          metrics.chunkSeconds.observe(result.engineMs / 1000);
+          if (result.engineMs > 0) metrics.realTimeFactor.observe(result.audioSec / (result.engineMs / 1000));
+          return result;
+        },
+      },
       onChunkRetry: (taskId, index, attempt, error) => {
         metrics.chunkRetries.inc();
         log('warn', 'retrying chunk on a fresh engine worker', { taskId, chunk: index, attempt, error: String(error) });
@@ -112,17 +121,26 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     url,
     port,
     context,
-    async close() {
+    /**
+     * Graceful shutdown: refuse new work, tell the sockets, let the chunks
+     * already on an engine finish (bounded), stop the actors, write out what
+     * persistence holds. Unfinished tasks stay unfinished in the store: the
+     * next run resumes them.
+     */
+    async close(options: { chunkGraceMs?: number; flushMs?: number } = {}) {
       if (shuttingDown) return;
       shuttingDown = true;
+      const { chunkGraceMs = 8_000, flushMs = 5_000 } = options;
       uWS.us_listen_socket_close(listenSocket);
       clearInterval(sweeper);
       for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
       scheduler.close();
+      const deadline = Date.now() + chunkGraceMs;
+      while ((engine.workerPool?.busy ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       registry.stopAll();
       await Promise.all([engine.close(), preparer.close()]);
-      const drained = await persistence.drain(5_000);
-      if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every snapshot was written');
+      const drained = await persistence.drain(flushMs);
+      if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every record was written');
       persistence.stop();
       await store.close();
       logger.info('hub stopped');

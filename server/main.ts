@@ -25,9 +25,9 @@ async function main(): Promise<void> {
     stopping = true;
     log.info({ signal }, 'shutting down');
     const force = setTimeout(() => {
-      log.error('shutdown took longer than 15 s; exiting anyway');
+      log.error('shutdown took longer than 20 s; exiting anyway');
       process.exit(1);
-    }, 15_000);
+    }, 20_000);
     force.unref();
     hub.close().then(
       () => process.exit(0),

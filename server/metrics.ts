@@ -1,7 +1,7 @@
 // Prometheus metrics (prom-client). Counters are bumped where things happen;
 // gauges that mirror actor state are read at scrape time, so the hot paths
 // never pay for them.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class HubMetrics {
   readonly registry = new Registry();
@@ -9,6 +9,13 @@ export class HubMetrics {
   readonly uploads = new Counter({ name: 'hub_uploads_total', help: 'Uploads by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly tasksFinished = new Counter({ name: 'hub_tasks_finished_total', help: 'Tasks that reached a final status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly chunkRetries = new Counter({ name: 'hub_chunk_retries_total', help: 'Chunks retried after their engine worker died', registers: [this.registry] });
+  readonly chunksTranscribed = new Counter({ name: 'hub_chunks_transcribed_total', help: 'Chunks the engine transcribed', registers: [this.registry] });
+  readonly chunkSeconds = new Histogram({
+    name: 'hub_chunk_duration_seconds', help: 'Engine time per chunk', buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32], registers: [this.registry],
+  });
+  readonly realTimeFactor = new Histogram({
+    name: 'hub_engine_real_time_factor', help: 'Seconds of audio per second of engine time, per chunk', buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers: [this.registry],
+  });
 
   constructor(read: { liveTasks: () => number; sockets: () => number; persistenceBacklog: () => number; queued: () => Record<string, number>; busyWorkers: () => number }) {
     collectDefaultMetrics({ register: this.registry });

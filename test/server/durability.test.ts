@@ -1,0 +1,65 @@
+// Nothing acknowledged is lost: the hub is killed with SIGKILL in the middle of
+// several transcriptions, restarted on the same data dir, and finishes them
+// with the transcripts an uninterrupted run gives, without redoing the chunks
+// it had finished. SIGTERM shuts down cleanly (exit 0) and resumes the same way.
+import t, { type Test } from 'tap';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnHub } from '../helpers/hub-process.ts';
+import { ALICE, waitForStatus, upload } from '../helpers/hub.ts';
+import { makeSpeech } from '../bench/speech.ts';
+import type { Task } from '../../client/protocol.ts';
+
+const talk = await readFile(makeSpeech(3));
+const env = (dir: string) => ({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'synthetic:micro', HUB_WORKERS: '1', HUB_TOKENS: `${ALICE}=alice` });
+
+async function chunksTranscribed(url: string): Promise<number> {
+  return Number((await (await fetch(`${url}/metrics`)).text()).match(/^hub_chunks_transcribed_total (\d+)/m)?.[1] ?? NaN);
+}
+
+async function referenceTranscript(t: Test): Promise<Task> {
+  const dir = await mkdtemp(join(tmpdir(), 'durable-ref-'));
+  const hub = await spawnHub(env(dir));
+  t.teardown(async () => {
+    hub.proc.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { id } = (await (await upload(hub.url, ALICE, talk, '?language=en')).json()) as Task;
+  return waitForStatus(hub.url, ALICE, id, ['completed']);
+}
+
+for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
+  t.test(`${signal} in the middle of three transcriptions, then a restart`, async (t) => {
+    const reference = await referenceTranscript(t);
+    const dir = await mkdtemp(join(tmpdir(), 'durable-'));
+    t.teardown(() => rm(dir, { recursive: true, force: true }));
+    const first = await spawnHub(env(dir));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push(((await (await upload(first.url, ALICE, talk, '?language=en')).json()) as Task).id);
+    // let the first task get some chunks on its transcript (and into the store)
+    for (;;) {
+      const task = (await (await fetch(`${first.url}/v1/tasks/${ids[0]}`, { headers: { Authorization: `Bearer ${ALICE}` } })).json()) as Task;
+      if (task.progress.done >= 3) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    const before = await chunksTranscribed(first.url);
+    first.proc.kill(signal);
+    const exit = await first.exited;
+    if (signal === 'SIGTERM') t.same(exit, { code: 0, signal: null }, 'a clean exit');
+
+    const second = await spawnHub(env(dir));
+    t.teardown(() => second.proc.kill('SIGKILL'));
+    const done = await Promise.all(ids.map((id) => waitForStatus(second.url, ALICE, id, ['completed', 'failed'])));
+    for (const task of done) {
+      t.equal(task.status, 'completed');
+      t.same(task.segments, reference.segments, `task ${task.id.slice(0, 8)}: the transcript of an uninterrupted run`);
+      t.same(task.progress, reference.progress);
+    }
+    const redone = await chunksTranscribed(second.url);
+    const total = 3 * reference.progress.total;
+    t.ok(redone < total, `after the restart the engine ran ${redone} of ${total} chunks (${before} were done before the ${signal})`);
+    t.ok(second.logs.some((l) => l.msg === 'task resumed'), 'the log says tasks were resumed');
+  });
+}
