@@ -67,6 +67,8 @@ export const ERROR_CODES = [
   'engine_failed',
   'shutting_down',
   'corrupt_record',
+  'insufficient_storage',
+  'store_unavailable',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

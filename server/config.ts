@@ -23,6 +23,10 @@ export interface HubConfig {
   /** empty: no tokens configured, open access as the local admin user */
   tokens: Map<string, TokenGrant>;
   maxUploadBytes: number;
+  /** uploads and decoded audio together may not exceed this */
+  spoolMaxBytes: number;
+  /** finished tasks' audio is removed after this many hours (0: kept forever) */
+  retentionHours: number;
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -36,6 +40,8 @@ export const SETTINGS = {
   HUB_WORKERS: 'workers',
   HUB_TOKENS: 'tokens',
   HUB_MAX_UPLOAD_MB: 'max-upload-mb',
+  HUB_SPOOL_MAX_MB: 'spool-max-mb',
+  HUB_RETENTION_HOURS: 'retention-hours',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -62,6 +68,8 @@ const schema = z.object({
   HUB_WORKERS: integer('HUB_WORKERS', 1, 64).optional(),
   HUB_TOKENS: z.string().optional(),
   HUB_MAX_UPLOAD_MB: integer('HUB_MAX_UPLOAD_MB', 1, 1_000_000).default(500),
+  HUB_SPOOL_MAX_MB: integer('HUB_SPOOL_MAX_MB', 1, 100_000_000).default(20_480),
+  HUB_RETENTION_HOURS: integer('HUB_RETENTION_HOURS', 0, 1_000_000).default(168),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -118,6 +126,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     threadsPerWorker: Math.max(1, Math.floor(cores / workers)),
     tokens,
     maxUploadBytes: c.HUB_MAX_UPLOAD_MB * 1024 * 1024,
+    spoolMaxBytes: c.HUB_SPOOL_MAX_MB * 1024 * 1024,
+    retentionHours: c.HUB_RETENTION_HOURS,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

@@ -8,6 +8,7 @@ import type { HubConfig } from './config.ts';
 import type { Authenticator } from './auth.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { EngineService } from '../native/engine/engine-service.ts';
+import type { Spool } from './spool.ts';
 
 export interface HubContext {
   config: HubConfig;
@@ -19,6 +20,7 @@ export interface HubContext {
   engine: EngineService;
   metrics: HubMetrics;
   spoolDir: string;
+  spool: Spool;
   /** set once shutdown begins: new work is refused */
   shuttingDown: () => boolean;
 }

@@ -8,6 +8,8 @@ import type { HubConfig } from './config.ts';
 import { createLogger, logFn, type LogFn } from './log.ts';
 import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
 import { Authenticator } from './auth.ts';
+import { Spool } from './spool.ts';
+import { AudioRetention } from '../actors/retention.ts';
 import { HubMetrics } from './metrics.ts';
 import type { HubContext } from './context.ts';
 import { registerTaskRoutes } from './http/task-routes.ts';
@@ -45,6 +47,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const log = logFn(logger);
   const spoolDir = join(config.dataDir, 'spool');
   await mkdir(spoolDir, { recursive: true });
+  const spool = new Spool(spoolDir, config.spoolMaxBytes);
+  await spool.start();
 
   const store = overrides.store ?? new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), (message) => log('error', message));
   await store.open();
@@ -89,7 +93,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   let shuttingDown = false;
   const context: HubContext = {
-    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir,
+    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir, spool,
     shuttingDown: () => shuttingDown,
   };
 
@@ -106,6 +110,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     },
   });
   await resumeLeftovers(store, registry, log);
+  const retention = new AudioRetention(store, config.retentionHours, log);
+  retention.start();
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
@@ -133,6 +139,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       const { chunkGraceMs = 8_000, flushMs = 5_000 } = options;
       uWS.us_listen_socket_close(listenSocket);
       clearInterval(sweeper);
+      retention.stop();
+      spool.stop();
       for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
       scheduler.close();
       const deadline = Date.now() + chunkGraceMs;

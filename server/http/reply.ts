@@ -7,12 +7,13 @@ import { HubError } from '../../actors/hub-error.ts';
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
   404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
-  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable',
+  429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage',
 };
 
 const STATUS_OF_CODE: Record<string, number> = {
   bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, payload_too_large: 413,
   unsupported_audio: 415, overloaded: 429, shutting_down: 503, internal: 500, engine_failed: 500, corrupt_record: 500,
+  insufficient_storage: 507, store_unavailable: 503,
 };
 
 export const CORS_HEADERS: [string, string][] = [

@@ -119,21 +119,37 @@ export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
       if (ctx.registry.activeCount(caller.userId) >= ctx.registry.maxActivePerUser) {
         return refuse(new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish'));
       }
+      try {
+        ctx.spool.check(request.contentLength ?? 0);
+      } catch (error) {
+        return refuse(error as HubError);
+      }
       const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(query.name ?? '')) ? extname(query.name!).toLowerCase() : '';
       const path = join(ctx.spoolDir, `${randomUUID()}${extension}.upload`);
+      const quota = ctx.spool.receiving();
       let bytes: number;
       try {
-        bytes = await receiveBody(reply, path, limit);
+        bytes = await receiveBody(reply, path, limit, quota);
       } catch (error) {
         if (error instanceof HubError) return refuse(error);
         throw error;
+      } finally {
+        quota.done();
       }
       if (bytes === 0) {
         await rm(path, { force: true });
         return refuse(new HubError('bad_request', 'the request body is empty: send the audio file as the body'));
       }
       const language = query.language === 'auto' ? undefined : query.language;
-      const task = await ctx.registry.create({ userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+      let task;
+      try {
+        task = await ctx.registry.create({ userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+      } catch (error) {
+        await rm(path, { force: true });
+        if (error instanceof HubError) return refuse(error);
+        ctx.log.error({ err: error }, 'could not record a new task');
+        return refuse(new HubError('store_unavailable', 'the task could not be recorded (the database is not answering); try again shortly'));
+      }
       ctx.metrics.uploads.inc({ outcome: 'accepted' });
       ctx.log.info({ taskId: task.id, userId: caller.userId, bytes }, 'upload accepted');
       reply.json(201, task, [['Location', `/v1/tasks/${task.id}`]]);

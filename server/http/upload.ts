@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import type { Reply } from './reply.ts';
 import { HubError } from '../../actors/hub-error.ts';
 
-export async function receiveBody(reply: Reply, path: string, maxBytes: number): Promise<number> {
+/** `quota` counts the bytes against the spool's budget as they arrive, and refuses what would not fit. */
+export async function receiveBody(reply: Reply, path: string, maxBytes: number, quota: { add(bytes: number): void }): Promise<number> {
   const res = reply.raw;
   const out = createWriteStream(path, { flush: true });
   let received = 0;
@@ -32,6 +33,12 @@ export async function receiveBody(reply: Reply, path: string, maxBytes: number):
         received += chunk.byteLength;
         if (received > maxBytes) {
           fail(new HubError('payload_too_large', `the upload is larger than ${Math.floor(maxBytes / 1048576)} MB`));
+          return;
+        }
+        try {
+          quota.add(chunk.byteLength);
+        } catch (error) {
+          fail(error as Error);
           return;
         }
         const flowing = out.write(new Uint8Array(chunk.slice(0)));
