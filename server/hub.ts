@@ -19,14 +19,18 @@ import { registerTaskSocket, TopicPublisher, type TaskSocketData } from './ws/ta
 import { CLOSE } from './ws/upgrade.ts';
 import { sweep } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
+import { MongoStore } from '../actors/stores/mongo-store.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
-import { Persistence, DEFAULT_PERSISTENCE, type PersistenceOptions } from '../actors/persistence.ts';
+import { Persistence, DEFAULT_PERSISTENCE, isTransient, type PersistenceOptions } from '../actors/persistence.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { TaskRegistry } from '../actors/task-registry.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
 import { isFinished } from '../client/protocol.ts';
+
+/** How long start-up waits for the store before serving without it. */
+const STORE_WAIT_AT_START_MS = 10_000;
 
 export interface HubOverrides {
   store?: TaskStore;
@@ -50,8 +54,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const spool = new Spool(spoolDir, config.spoolMaxBytes);
   await spool.start();
 
-  const store = overrides.store ?? new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), (message) => log('error', message));
-  await store.open();
+  const onCorrupt = (message: string) => log('error', message);
+  const store =
+    overrides.store ?? (config.mongodbUri ? new MongoStore(config.mongodbUri, onCorrupt) : new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), onCorrupt));
   const persistence = new Persistence(store, { ...DEFAULT_PERSISTENCE, ...overrides.persistence }, (what, error) =>
     log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
   );
@@ -109,7 +114,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       if (frame.type === 'status' && isFinished(frame.status)) metrics.tasksFinished.inc({ status: frame.status });
     },
   });
-  await resumeLeftovers(store, registry, log);
+  // The store may be down at start (a database still booting): the hub serves
+  // anyway, /readyz says why it is not ready, and the leftovers of the previous
+  // run resume once the store answers.
+  const storeReady = openStore(store, log, () => shuttingDown).then(() => resumeLeftovers(store, registry, log));
+  storeReady.catch((error: unknown) => log('error', 'could not open the store or resume the previous run', { error: String(error) }));
+  await Promise.race([storeReady.catch(() => {}), new Promise((r) => setTimeout(r, STORE_WAIT_AT_START_MS).unref())]);
   const retention = new AudioRetention(store, config.retentionHours, log);
   retention.start();
 
@@ -154,6 +164,22 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       logger.info('hub stopped');
     },
   };
+}
+
+/** Opens the store, retrying with backoff while it is unreachable. */
+async function openStore(store: TaskStore, log: LogFn, stopping: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.open();
+      if (attempt > 1) log('info', 'the store is reachable now', { kind: store.kind });
+      return;
+    } catch (error) {
+      if (stopping() || !isTransient(error)) throw error;
+      const delay = Math.min(30_000, 500 * 2 ** attempt);
+      log('error', 'the store is not reachable; retrying', { kind: store.kind, attempt, retryInMs: delay, error: String(error) });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
 }
 
 /**

@@ -3,6 +3,7 @@
 // protocol's `{"error":{"code","message"}}` bodies.
 import type { HttpResponse } from '../uws.ts';
 import { HubError } from '../../actors/hub-error.ts';
+import { isTransient } from '../../actors/persistence.ts';
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
@@ -66,8 +67,11 @@ export class Reply {
     this.send(status, JSON.stringify(body), [['Content-Type', 'application/json; charset=utf-8'], ...headers]);
   }
 
-  /** A coded error; anything that is not a HubError is logged and answered as `internal`. */
+  /** A coded error; a store that does not answer is `store_unavailable`; anything else unknown is logged and answered as `internal`. */
   error(error: unknown, closeConnection = false): void {
+    if (!(error instanceof HubError) && isTransient(error)) {
+      error = new HubError('store_unavailable', 'the database is not answering; try again shortly');
+    }
     const coded = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;
     const known = error instanceof HubError || (typeof coded === 'string' && coded in STATUS_OF_CODE);
     if (!known) this.onInternalError(error);

@@ -3,7 +3,7 @@
 // clients the tests use against it: fetch for HTTP, `ws` for sockets, with
 // frames decoded by an independent msgpack implementation (@msgpack/msgpack)
 // to prove any decoder reads them.
-import { mkdtemp, rm, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decode as decodeMsgpack, encode as encodeMsgpack } from '@msgpack/msgpack';
@@ -49,6 +49,9 @@ export async function startTestHub(t: Test, env: Record<string, string> = {}, ov
 }
 
 export const fixture = (name: string) => readFile(join(FIXTURES, name));
+
+/** The uploads in a hub's spool (decoded pcm files come and go with running tasks). */
+export const uploads = async (dataDir: string) => (await readdir(join(dataDir, 'spool'))).filter((f) => f.endsWith('.upload')).sort();
 
 export async function upload(url: string, token: string | undefined, body: Uint8Array | string, query = ''): Promise<Response> {
   return fetch(`${url}/v1/tasks${query}`, {

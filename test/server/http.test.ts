@@ -1,9 +1,7 @@
 // The HTTP API end to end, over real sockets, against a real hub running the
 // micro synthetic model.
 import t from 'tap';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { ALICE, BOB, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
+import { uploads, ALICE, BOB, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
 import { SYNTHETIC_SENTENCES } from '../../native/models/synthetic.ts';
 import type { Task } from '../../client/protocol.ts';
 
@@ -77,7 +75,7 @@ t.test('auth and isolation', async (t) => {
 
 t.test('bad uploads change nothing', async (t) => {
   const before = (await getJson<Task[]>(`${url}/v1/tasks?limit=200`, ALICE)).body.length;
-  const spoolBefore = (await readdir(join(dataDir, 'spool'))).length;
+  const spoolBefore = (await uploads(dataDir)).length;
   const empty = await upload(url, ALICE, new Uint8Array(0));
   t.match({ status: empty.status, body: await empty.json() }, { status: 400, body: { error: { code: 'bad_request', message: /empty/ } } });
   const big = await upload(url, ALICE, new Uint8Array(6 * 1024 * 1024));
@@ -85,7 +83,7 @@ t.test('bad uploads change nothing', async (t) => {
   const lang = await upload(url, ALICE, 'x', '?language=klingon');
   t.match({ status: lang.status, body: await lang.json() }, { status: 400, body: { error: { code: 'bad_request', message: /language/ } } });
   t.equal((await getJson<Task[]>(`${url}/v1/tasks?limit=200`, ALICE)).body.length, before, 'no task was created');
-  t.equal((await readdir(join(dataDir, 'spool'))).length, spoolBefore, 'no file left in the spool');
+  t.equal((await uploads(dataDir)).length, spoolBefore, 'no file left in the spool');
 });
 
 t.test('an upload streamed in chunks without a length, over the limit, is cut off', async (t) => {
@@ -124,11 +122,11 @@ t.test('delete: cancels a running task, deletes a finished one with its audio', 
   t.equal(cancel.status, 200);
   t.match(await cancel.json(), { id, status: 'cancelled' });
   t.match((await getJson<Task>(`${url}/v1/tasks/${id}`, ALICE)).body, { status: 'cancelled' });
-  const spool = await readdir(join(dataDir, 'spool'));
+  const spool = await uploads(dataDir);
   const del = await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: auth(ALICE) });
   t.equal(del.status, 204);
   t.equal((await getJson(`${url}/v1/tasks/${id}`, ALICE)).status, 404);
-  t.equal((await readdir(join(dataDir, 'spool'))).length, spool.length - 1, 'its audio is gone');
+  t.equal((await uploads(dataDir)).length, spool.length - 1, 'its audio is gone');
 });
 
 t.test('health, readiness, metrics, the web page, unknown routes, CORS', async (t) => {
