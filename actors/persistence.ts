@@ -225,13 +225,18 @@ export class Persistence {
   /** Hands a task record over; returns at once. */
   saveTask(record: TaskRecord): void {
     this.buffer.putTask(record);
-    this.actor.send({ type: 'WRITTEN' });
+    this.wake();
   }
 
   /** Hands a finished chunk over; returns at once. */
   saveChunk(chunk: ChunkRecord): void {
     this.buffer.putChunk(chunk);
-    this.actor.send({ type: 'WRITTEN' });
+    this.wake();
+  }
+
+  /** Only an idle actor needs telling: a busy one looks at the buffer when it is done. */
+  private wake(): void {
+    if (this.actor.getSnapshot().value === 'idle') this.actor.send({ type: 'WRITTEN' });
   }
 
   /** Forget unwritten records of a task that is being deleted. */
