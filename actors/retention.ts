@@ -3,6 +3,7 @@
 // and tried again next time.
 import { rm } from 'node:fs/promises';
 import type { TaskStore } from './stores/task-store.ts';
+import type { LogFn } from '../native/log-fn.ts';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
 const BATCH = 200;
@@ -13,7 +14,7 @@ export class AudioRetention {
   constructor(
     private readonly store: TaskStore,
     private readonly retentionHours: number,
-    private readonly log: (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void = () => {},
+    private readonly log: LogFn = () => {},
   ) {}
 
   start(): void {

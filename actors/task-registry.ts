@@ -11,6 +11,7 @@ import { createTaskMachine, type TaskActor, type TaskServices } from './task-mac
 import type { Persistence } from './persistence.ts';
 import type { StoredTask, TaskRecord } from './stores/task-store.ts';
 import { HubError } from './hub-error.ts';
+import type { LogFn } from '../native/log-fn.ts';
 
 /** Where frames go: implemented by the server over uWS topics. */
 export interface FramePort {
@@ -45,7 +46,7 @@ export class TaskRegistry {
     private readonly services: TaskServices,
     private readonly persistence: Persistence,
     private readonly options: RegistryOptions,
-    private readonly log: (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void = () => {},
+    private readonly log: LogFn = () => {},
   ) {
     this.machine = createTaskMachine(services);
   }

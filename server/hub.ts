@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config.ts';
-import { createLogger, logFn, type LogFn } from './log.ts';
+import { createLogger, logFn } from './log.ts';
 import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
 import { Authenticator } from './auth.ts';
 import { Spool } from './spool.ts';
@@ -21,7 +21,8 @@ import { sweep } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
 import { MongoStore } from '../actors/stores/mongo-store.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
-import { Persistence, DEFAULT_PERSISTENCE, isTransient, type PersistenceOptions } from '../actors/persistence.ts';
+import { Persistence, DEFAULT_PERSISTENCE, type PersistenceOptions } from '../actors/persistence.ts';
+import { openStore, resumeLeftovers } from '../actors/boot.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { TaskRegistry } from '../actors/task-registry.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
@@ -164,42 +165,4 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       logger.info('hub stopped');
     },
   };
-}
-
-/** Opens the store, retrying with backoff while it is unreachable. */
-async function openStore(store: TaskStore, log: LogFn, stopping: () => boolean): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await store.open();
-      if (attempt > 1) log('info', 'the store is reachable now', { kind: store.kind });
-      return;
-    } catch (error) {
-      if (stopping() || !isTransient(error)) throw error;
-      const delay = Math.min(30_000, 500 * 2 ** attempt);
-      log('error', 'the store is not reachable; retrying', { kind: store.kind, attempt, retryInMs: delay, error: String(error) });
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  }
-}
-
-/**
- * Boot: every task a previous run left unfinished comes back. File tasks
- * resume where their checkpoint says (chunks already on the transcript are
- * skipped); a live stream cannot, and is marked `interrupted` with its finals.
- */
-async function resumeLeftovers(store: TaskStore, registry: TaskRegistry, log: LogFn): Promise<void> {
-  const leftovers = await store.unfinished();
-  const streams = leftovers.filter((r) => r.task.kind === 'stream');
-  const now = new Date().toISOString();
-  if (streams.length > 0) {
-    await store.write({
-      chunks: [],
-      tasks: streams.map((r) => ({
-        ...r,
-        task: { ...r.task, status: 'interrupted', updatedAt: now, seq: r.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped while this stream was live' } },
-      })),
-    });
-  }
-  for (const record of leftovers.filter((r) => r.task.kind === 'file')) await registry.resume(record);
-  if (leftovers.length > 0) log('info', 'resumed the work of the previous run', { files: leftovers.length - streams.length, interruptedStreams: streams.length });
 }

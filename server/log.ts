@@ -2,8 +2,9 @@
 // signature the actors and native modules take, so they never import pino.
 import { pino, type Logger } from 'pino';
 
-export type LogLevel = 'info' | 'warn' | 'error';
-export type LogFn = (level: LogLevel, message: string, fields?: object) => void;
+import type { LogFn } from '../native/log-fn.ts';
+
+export type { LogFn };
 
 export function createLogger(level: string): Logger {
   return pino({ level, base: { service: 'whisper-hub' }, timestamp: pino.stdTimeFunctions.isoTime });

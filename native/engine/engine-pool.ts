@@ -8,12 +8,13 @@ import { EventEmitter } from 'node:events';
 import { ChildWorker } from '../isolates.ts';
 import { EngineError, type EngineJob, type EngineResult } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
+import type { LogFn } from '../log-fn.ts';
 
 export interface EnginePoolOptions {
   modelPath: string;
   size: number;
   threadsPerWorker: number;
-  log?: (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void;
+  log?: LogFn;
 }
 
 export interface WorkerInfo {

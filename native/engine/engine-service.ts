@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { EnginePool } from './engine-pool.ts';
 import { EngineError, type EngineJob, type EngineResult } from './types.ts';
 import { resolveModel, type ResolvedModel } from '../models/resolve.ts';
-
-type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void;
+import type { LogFn } from '../log-fn.ts';
 
 export interface EngineStatus {
   state: 'loading' | 'ready' | 'failed';
@@ -28,7 +27,7 @@ export class EngineService {
   private readonly started: Promise<EnginePool>;
 
   constructor(
-    private readonly options: { spec: string | undefined; dataDir: string; workers: number; threadsPerWorker: number; log: Log },
+    private readonly options: { spec: string | undefined; dataDir: string; workers: number; threadsPerWorker: number; log: LogFn },
   ) {
     this.started = this.start();
     this.started.catch(() => {}); // reported through status() and run()

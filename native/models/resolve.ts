@@ -13,6 +13,7 @@ import { downloadVerified } from './download.ts';
 import { isSyntheticName, type SyntheticName } from './synthetic.ts';
 import { ThreadWorker } from '../isolates.ts';
 import type { SyntheticWorkerApi } from './synthetic-worker.ts';
+import type { LogFn } from '../log-fn.ts';
 
 export interface ResolvedModel {
   /** as shown to users: `base.en`, `synthetic:tiny`, or the file path */
@@ -22,8 +23,6 @@ export interface ResolvedModel {
   /** why the hub is not running the model it was asked for */
   fallbackReason?: string;
 }
-
-type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: object) => void;
 
 export class ModelError extends Error {}
 
@@ -35,7 +34,7 @@ export function looksLikePath(spec: string): boolean {
   return spec.includes('/') || spec.includes('\\') || spec.endsWith('.bin');
 }
 
-export async function resolveModel(spec: string | undefined, cacheDir: string, log: Log): Promise<ResolvedModel> {
+export async function resolveModel(spec: string | undefined, cacheDir: string, log: LogFn): Promise<ResolvedModel> {
   await mkdir(cacheDir, { recursive: true });
   const wanted = spec ?? DEFAULT_MODEL;
   if (wanted.startsWith('synthetic:')) {
@@ -62,7 +61,7 @@ export async function resolveModel(spec: string | undefined, cacheDir: string, l
   }
 }
 
-async function fetchModel(name: string, path: string, log: Log): Promise<void> {
+async function fetchModel(name: string, path: string, log: LogFn): Promise<void> {
   const url = `${MODEL_SOURCE}/${modelFileName(name)}`;
   log('info', `downloading model ${name}`, { url });
   let nextReport = 0;
@@ -76,7 +75,7 @@ async function fetchModel(name: string, path: string, log: Log): Promise<void> {
   log('info', `model ${name} downloaded and verified`, { path });
 }
 
-async function synthetic(shape: SyntheticName, cacheDir: string, log: Log): Promise<ResolvedModel> {
+async function synthetic(shape: SyntheticName, cacheDir: string, log: LogFn): Promise<ResolvedModel> {
   const path = join(cacheDir, `synthetic-${shape}-v${SYNTHETIC_VERSION}.bin`);
   if (!(await exists(path))) {
     log('info', `generating synthetic:${shape} model`, { path });

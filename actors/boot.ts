@@ -1,0 +1,44 @@
+// Boot: the store is opened (retrying while it is unreachable), and every task
+// the previous run left unfinished comes back to life.
+import type { TaskStore } from './stores/task-store.ts';
+import type { TaskRegistry } from './task-registry.ts';
+import { isTransient } from './persistence.ts';
+import type { LogFn } from '../native/log-fn.ts';
+
+/** Opens the store, retrying with backoff while it is unreachable. */
+export async function openStore(store: TaskStore, log: LogFn, stopping: () => boolean): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await store.open();
+      if (attempt > 1) log('info', 'the store is reachable now', { kind: store.kind });
+      return;
+    } catch (error) {
+      if (stopping() || !isTransient(error)) throw error;
+      const delay = Math.min(30_000, 500 * 2 ** attempt);
+      log('error', 'the store is not reachable; retrying', { kind: store.kind, attempt, retryInMs: delay, error: String(error) });
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/**
+ * Boot: every task a previous run left unfinished comes back. File tasks
+ * resume where their checkpoint says (chunks already on the transcript are
+ * skipped); a live stream cannot, and is marked `interrupted` with its finals.
+ */
+export async function resumeLeftovers(store: TaskStore, registry: TaskRegistry, log: LogFn): Promise<void> {
+  const leftovers = await store.unfinished();
+  const streams = leftovers.filter((r) => r.task.kind === 'stream');
+  const now = new Date().toISOString();
+  if (streams.length > 0) {
+    await store.write({
+      chunks: [],
+      tasks: streams.map((r) => ({
+        ...r,
+        task: { ...r.task, status: 'interrupted', updatedAt: now, seq: r.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped while this stream was live' } },
+      })),
+    });
+  }
+  for (const record of leftovers.filter((r) => r.task.kind === 'file')) await registry.resume(record);
+  if (leftovers.length > 0) log('info', 'resumed the work of the previous run', { files: leftovers.length - streams.length, interruptedStreams: streams.length });
+}
