@@ -1,8 +1,8 @@
 // Removes the audio of finished tasks once the retention period is over (the
 // transcript stays). Runs now and then in the background; a failure is logged
 // and tried again next time.
-import { rm } from 'node:fs/promises';
 import type { TaskStore } from './stores/task-store.ts';
+import { removeFiles } from './task-registry.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
@@ -36,7 +36,7 @@ export class AudioRetention {
     for (;;) {
       const expired = await this.store.expiredAudio(cutoff, BATCH);
       if (expired.length === 0) break;
-      await Promise.all(expired.map((r) => Promise.all([rm(r.audioPath, { force: true }), rm(r.pcmPath, { force: true })])));
+      await Promise.all(expired.map(removeFiles));
       await this.store.markAudioRemoved(
         expired.map((r) => r.task.id),
         now.toISOString(),

@@ -1,7 +1,9 @@
 // Hands out engine slots. Live work goes before batch work; within a priority,
 // slots go round-robin between users and, within a user, between tasks, so a
 // short file never waits behind anybody's three-hour recording (its own owner's
-// included). Owns only the queue: it never touches an engine.
+// included). While live sessions are open one slot is kept from batch work, so
+// a live pass never waits for a batch chunk (seconds) to finish. Owns only the
+// queue: it never touches an engine.
 
 export type Priority = 'live' | 'batch';
 export const PRIORITIES: readonly Priority[] = ['live', 'batch'];
@@ -42,6 +44,7 @@ export class Scheduler {
   private readonly servedTask = new Map<string, number>();
   private serves = 0;
   private closed = false;
+  private liveSessions = 0;
 
   constructor(private readonly capacity: number) {}
 
@@ -71,6 +74,12 @@ export class Scheduler {
     });
   }
 
+  /** How many live sessions are open: while any is, one slot is kept for live work. */
+  setLiveSessions(n: number): void {
+    this.liveSessions = n;
+    this.dispatch();
+  }
+
   /** Forget a finished task's turn history. */
   forgetTask(taskId: string): void {
     this.servedTask.delete(taskId);
@@ -97,6 +106,7 @@ export class Scheduler {
   private dispatch(): void {
     while (this.inUse < this.capacity && this.waiting.length > 0) {
       const next = this.pick();
+      if (!next) return;
       this.waiting = this.waiting.filter((w) => w !== next);
       this.inUse++;
       const turn = ++this.serves;
@@ -114,8 +124,10 @@ export class Scheduler {
     }
   }
 
-  private pick(): Waiter {
+  private pick(): Waiter | undefined {
     const priority = PRIORITIES.find((p) => this.waiting.some((w) => w.priority === p))!;
+    const reserved = this.liveSessions > 0 ? 1 : 0;
+    if (priority === 'batch' && this.inUse >= this.capacity - reserved) return undefined;
     const candidates = this.waiting.filter((w) => w.priority === priority);
     const key = (w: Waiter) => [this.servedUser.get(w.userId) ?? 0, this.servedTask.get(w.taskId) ?? 0, w.order];
     return candidates.reduce((best, w) => (lexLess(key(w), key(best)) ? w : best));

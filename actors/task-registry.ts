@@ -1,15 +1,16 @@
-// The live task actors: creates them, routes commands to them, answers reads
-// from their memory, and fans their frames out to the socket port, the frame
-// history (for `since` catch-up) and the persistence actor. It holds no task
-// state of its own: each actor owns its task.
+// The live actors (file tasks and stream sessions): creates them, routes
+// commands to them, answers reads from their memory, and fans their frames out
+// to the socket ports, the frame history (for `since` catch-up) and the
+// persistence actor. It holds no task state of its own: each actor owns its task.
 import { randomUUID } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActor } from 'xstate';
 import { isFinished, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
+import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
-import type { StoredTask, TaskRecord } from './stores/task-store.ts';
+import type { Checkpoint, StoredTask, TaskRecord } from './stores/task-store.ts';
 import { HubError } from './hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
@@ -30,25 +31,31 @@ export interface RegistryOptions {
   recentLength: number;
 }
 
+type LiveActor = TaskActor | StreamActor;
+
 interface LiveTask {
-  actor: TaskActor;
+  actor: LiveActor;
   history: TaskEventFrame[];
   files: { audioPath: string; pcmPath: string };
+  /** finals of a stream written so far: the index of its next chunk record */
+  finals: number;
 }
 
 export class TaskRegistry {
   private readonly live = new Map<string, LiveTask>();
   private readonly recent = new Map<string, Task>();
-  private readonly machine;
+  private readonly fileMachine;
+  private readonly streamMachine;
   private ports: FramePort[] = [];
 
   constructor(
-    private readonly services: TaskServices,
+    private readonly services: TaskServices & { stream: StreamServices },
     private readonly persistence: Persistence,
     private readonly options: RegistryOptions,
     private readonly log: LogFn = () => {},
   ) {
-    this.machine = createTaskMachine(services);
+    this.fileMachine = createTaskMachine(services);
+    this.streamMachine = createStreamMachine(services.stream);
   }
 
   get maxActivePerUser(): number {
@@ -66,37 +73,45 @@ export class TaskRegistry {
    */
   async create(input: { userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
     this.admit(input.userId);
-    const id = randomUUID();
-    const now = new Date().toISOString();
-    const task: Task = {
-      id,
-      userId: input.userId,
-      kind: 'file',
-      status: 'queued',
-      createdAt: now,
-      updatedAt: now,
-      ...(input.name ? { name: input.name } : {}),
-      ...(input.language ? { language: input.language } : {}),
-      progress: { done: 0, total: 0, pct: 0 },
-      segments: [],
-      seq: 0,
-      model: this.options.model(),
-    };
-    const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${id}.pcm`) };
+    const task = this.newTask(input.userId, 'file', 'queued', input);
+    const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${task.id}.pcm`) };
     await this.persistence.store.insert({ task, ...files });
-    this.start({ task, ...files });
+    this.startFile({ task, ...files });
     return task;
   }
 
+  /** Records a new live session (a task of kind `stream`) and starts its actor. */
+  async createStream(input: { userId: string; language?: string; name?: string }): Promise<StreamActor> {
+    this.admit(input.userId);
+    const task = this.newTask(input.userId, 'stream', 'transcribing', input);
+    const files = { audioPath: '', pcmPath: '' }; // live audio is not kept
+    await this.persistence.store.insert({ task, ...files });
+    const actor = createActor(this.streamMachine, { input: { task }, id: task.id });
+    this.track(actor, { task, ...files });
+    return actor;
+  }
+
+  /** The actor of a live stream session, if `id` is one. */
+  stream(id: string): StreamActor | undefined {
+    const actor = this.live.get(id)?.actor;
+    return actor && actor.getSnapshot().context.task.kind === 'stream' ? (actor as StreamActor) : undefined;
+  }
+
+  streamCount(): number {
+    let n = 0;
+    for (const { actor } of this.live.values()) if (actor.getSnapshot().context.task.kind === 'stream') n++;
+    return n;
+  }
+
   /**
-   * Recreates the actor of a task a previous run left unfinished. With its
-   * checkpoint and pcm it goes straight back to transcribing the chunks not yet
-   * on its transcript; without its pcm it decodes again first.
+   * Recreates the actor of a file task a previous run left unfinished. With
+   * its checkpoint and pcm it goes straight back to transcribing the chunks not
+   * yet on its transcript; without its pcm it decodes again first.
    */
   async resume(stored: StoredTask): Promise<void> {
     if (this.live.has(stored.task.id)) return;
     const pcmMissing = Boolean(stored.checkpoint) && !(await access(stored.pcmPath).then(() => true, () => false));
-    this.start(stored, pcmMissing);
+    this.startFile(stored, pcmMissing);
     this.log('info', 'task resumed', { taskId: stored.task.id, status: stored.task.status, emitted: stored.checkpoint?.emitted ?? 0, pcmMissing });
   }
 
@@ -130,11 +145,12 @@ export class TaskRegistry {
     return entry.history.filter((f) => f.seq > since);
   }
 
-  /** Cancels a running task; false if it is not running. */
+  /** Cancels a running file task, or ends a live stream; false if it is not running. */
   cancel(id: string): boolean {
     const entry = this.live.get(id);
     if (!entry) return false;
-    entry.actor.send({ type: 'CANCEL' });
+    if (entry.actor.getSnapshot().context.task.kind === 'stream') (entry.actor as StreamActor).send({ type: 'CLOSE' });
+    else (entry.actor as TaskActor).send({ type: 'CANCEL' });
     return true;
   }
 
@@ -144,7 +160,7 @@ export class TaskRegistry {
     this.persistence.forget(id);
     this.recent.delete(id);
     const deleted = await this.persistence.store.delete(id);
-    if (stored) await Promise.all([rm(stored.audioPath, { force: true }), rm(stored.pcmPath, { force: true })]);
+    if (stored) await removeFiles(stored);
     return deleted;
   }
 
@@ -154,7 +170,7 @@ export class TaskRegistry {
     return n;
   }
 
-  actors(): TaskActor[] {
+  actors(): LiveActor[] {
     return [...this.live.values()].map((l) => l.actor);
   }
 
@@ -170,34 +186,65 @@ export class TaskRegistry {
     }
   }
 
-  private start(record: TaskRecord, pcmMissing = false): void {
+  private newTask(userId: string, kind: Task['kind'], status: TaskStatus, input: { name?: string; language?: string }): Task {
+    const now = new Date().toISOString();
+    return {
+      id: randomUUID(),
+      userId,
+      kind,
+      status,
+      createdAt: now,
+      updatedAt: now,
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.language ? { language: input.language } : {}),
+      progress: { done: 0, total: 0, pct: 0 },
+      segments: [],
+      seq: 0,
+      model: this.options.model(),
+    };
+  }
+
+  private startFile(record: TaskRecord, pcmMissing = false): void {
     const { task, audioPath, pcmPath, checkpoint } = record;
+    const actor = createActor(this.fileMachine, { input: { task, audioPath, pcmPath, ...(checkpoint ? { checkpoint, pcmMissing } : {}) }, id: task.id });
+    this.track(actor, record);
+    actor.start();
+  }
+
+  /** Wires an actor's frames and snapshots to ports, history and persistence. Stream actors are started by their socket. */
+  private track(actor: LiveActor, record: TaskRecord): void {
+    const { task, audioPath, pcmPath } = record;
     const files = { audioPath, pcmPath };
-    const actor = createActor(this.machine, { input: { task, ...files, ...(checkpoint ? { checkpoint, pcmMissing } : {}) }, id: task.id });
-    const entry: LiveTask = { actor, history: [], files };
+    const entry: LiveTask = { actor, history: [], files, finals: task.segments.length };
     this.live.set(task.id, entry);
-    actor.on('frame', ({ frame }) => {
+    if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());
+    const onFrame = (frame: TaskEventFrame) => {
       entry.history.push(frame);
       if (entry.history.length > this.options.historyLength) entry.history.shift();
-      // A chunk on the transcript is final: it is stored once, apart from the task record.
+      // Final text is stored once, apart from the task record: a chunk's
+      // segments for a file, each final for a stream.
       if (frame.type === 'segments') this.persistence.saveChunk({ taskId: task.id, chunk: frame.chunk, segments: frame.segments });
+      if (frame.type === 'final' && frame.text) {
+        this.persistence.saveChunk({ taskId: task.id, chunk: entry.finals++, segments: [{ start: frame.start, end: frame.end, text: frame.text }] });
+      }
       for (const port of this.ports) port.publish(task.id, frame);
-    });
+    };
+    (actor as TaskActor).on('frame', ({ frame }) => onFrame(frame));
     let savedSeq = task.seq;
-    actor.subscribe({
-      next: ({ context }) => {
-        if (context.task.seq === savedSeq) return;
-        savedSeq = context.task.seq;
-        const checkpoint = context.chunks.length ? { chunks: context.chunks, emitted: context.emitted } : undefined;
-        this.persistence.saveTask({ task: context.task, ...files, ...(checkpoint ? { checkpoint } : {}) });
-      },
+    const onSnapshot = (context: { task: Task; chunks?: Checkpoint['chunks']; emitted?: number }) => {
+      if (context.task.seq === savedSeq) return;
+      savedSeq = context.task.seq;
+      const checkpoint = context.chunks?.length ? { chunks: context.chunks, emitted: context.emitted ?? 0 } : undefined;
+      this.persistence.saveTask({ task: context.task, ...files, ...(checkpoint ? { checkpoint } : {}) });
+    };
+    (actor as TaskActor).subscribe({
+      next: ({ context }) => onSnapshot(context),
       complete: () => this.finish(task.id, entry),
       error: (error) => {
         this.log('error', 'task actor crashed', { taskId: task.id, error: String(error) });
         this.finish(task.id, entry);
       },
     });
-    actor.start();
   }
 
   private finish(id: string, entry: LiveTask): void {
@@ -205,10 +252,16 @@ export class TaskRegistry {
     const task = entry.actor.getSnapshot().context.task;
     this.live.delete(id);
     this.services.scheduler.forgetTask(id);
+    if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.
-    rm(entry.files.pcmPath, { force: true }).catch(() => {});
+    if (entry.files.pcmPath) rm(entry.files.pcmPath, { force: true }).catch(() => {});
     if (!isFinished(task.status)) this.log('warn', 'task actor ended in a non-final state', { taskId: id, status: task.status });
   }
+}
+
+/** Removes a task's files from the spool (streams have none). */
+export async function removeFiles(record: { audioPath: string; pcmPath: string }): Promise<void> {
+  await Promise.all([record.audioPath, record.pcmPath].filter(Boolean).map((path) => rm(path, { force: true })));
 }

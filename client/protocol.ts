@@ -119,9 +119,48 @@ export interface AckFrame {
   ref?: unknown;
 }
 
+// ---- /v1/stream frames -------------------------------------------------------
+
+export interface ReadyFrame {
+  type: 'ready';
+  id: string;
+}
+/** Text of the open utterance so far: replaced by a later partial or final with the same segId. */
+export interface PartialFrame {
+  type: 'partial';
+  id: string;
+  seq: number;
+  segId: string;
+  start: number;
+  end: number;
+  text: string;
+}
+/** Text that never changes again (empty when a partial turned out to be nothing). */
+export interface FinalFrame {
+  type: 'final';
+  id: string;
+  seq: number;
+  segId: string;
+  start: number;
+  end: number;
+  text: string;
+}
+/** The engine is behind the live audio by `seconds` (addition to the contract). */
+export interface LagFrame {
+  type: 'lag';
+  id: string;
+  seq: number;
+  seconds: number;
+}
+export interface ClosedFrame {
+  type: 'closed';
+  id: string;
+  durationSec: number;
+}
+
 /** A frame about one task: each carries the task's next `seq`. */
-export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame;
-export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame;
+export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame;
+export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | ReadyFrame | ClosedFrame;
 
 // ---- client → hub messages --------------------------------------------------
 
@@ -134,6 +173,17 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('ping'), ref }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+export const STREAM_FORMATS = ['s16le', 'f32le', 'webm', 'ogg'] as const;
+export type StreamFormat = (typeof STREAM_FORMATS)[number];
+
+/** Control messages on /v1/stream (JSON text; binary frames are audio). */
+export const streamControlSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('finalize') }),
+  z.object({ type: z.literal('close') }),
+  z.object({ type: z.literal('keepalive') }),
+]);
+export type StreamControl = z.infer<typeof streamControlSchema>;
 
 /** Transcript export formats of `GET /v1/tasks/{id}/transcript`. */
 export const TRANSCRIPT_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const;

@@ -27,6 +27,12 @@ export interface HubConfig {
   spoolMaxBytes: number;
   /** finished tasks' audio is removed after this many hours (0: kept forever) */
   retentionHours: number;
+  /** live sessions at once, at most (the engines' measured load may refuse sooner) */
+  maxStreams: number;
+  /** how long a live session waits for its client to reconnect */
+  streamGraceMs: number;
+  /** a stream connection without audio or keepalive for this long is closed (4008) */
+  streamIdleMs: number;
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -42,6 +48,9 @@ export const SETTINGS = {
   HUB_MAX_UPLOAD_MB: 'max-upload-mb',
   HUB_SPOOL_MAX_MB: 'spool-max-mb',
   HUB_RETENTION_HOURS: 'retention-hours',
+  HUB_MAX_STREAMS: 'max-streams',
+  HUB_STREAM_GRACE_SEC: 'stream-grace-sec',
+  HUB_STREAM_IDLE_SEC: 'stream-idle-sec',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -70,6 +79,9 @@ const schema = z.object({
   HUB_MAX_UPLOAD_MB: integer('HUB_MAX_UPLOAD_MB', 1, 1_000_000).default(500),
   HUB_SPOOL_MAX_MB: integer('HUB_SPOOL_MAX_MB', 1, 100_000_000).default(20_480),
   HUB_RETENTION_HOURS: integer('HUB_RETENTION_HOURS', 0, 1_000_000).default(168),
+  HUB_MAX_STREAMS: integer('HUB_MAX_STREAMS', 0, 10_000).optional(),
+  HUB_STREAM_GRACE_SEC: integer('HUB_STREAM_GRACE_SEC', 0, 3600).default(30),
+  HUB_STREAM_IDLE_SEC: integer('HUB_STREAM_IDLE_SEC', 1, 3600).default(30),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -128,6 +140,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     maxUploadBytes: c.HUB_MAX_UPLOAD_MB * 1024 * 1024,
     spoolMaxBytes: c.HUB_SPOOL_MAX_MB * 1024 * 1024,
     retentionHours: c.HUB_RETENTION_HOURS,
+    maxStreams: c.HUB_MAX_STREAMS ?? 4 * workers,
+    streamGraceMs: c.HUB_STREAM_GRACE_SEC * 1000,
+    streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

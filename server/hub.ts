@@ -5,7 +5,8 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config.ts';
-import { createLogger, logFn } from './log.ts';
+import { createLogger, logFn, type LogFn } from './log.ts';
+import prism from 'prism-media';
 import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
 import { Authenticator } from './auth.ts';
 import { Spool } from './spool.ts';
@@ -15,7 +16,11 @@ import type { HubContext } from './context.ts';
 import { registerTaskRoutes } from './http/task-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
-import { registerTaskSocket, TopicPublisher, type TaskSocketData } from './ws/task-socket.ts';
+import { registerTaskSocket, TopicPublisher } from './ws/task-socket.ts';
+import { registerStreamSocket } from './ws/stream-socket.ts';
+import type { SocketState } from './ws/backpressure.ts';
+import { LiveLoad } from '../actors/live-load.ts';
+import type { Engine } from '../actors/chunk-runner.ts';
 import { CLOSE } from './ws/upgrade.ts';
 import { sweep } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
@@ -64,7 +69,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
   const scheduler = new Scheduler(config.workers);
   const preparer = new AudioPreparer(Math.max(1, config.workers));
-  const sockets = new Set<WebSocket<TaskSocketData>>();
+  const sockets = new Set<WebSocket<SocketState>>();
   // Gauges read the parts at scrape time (after they exist).
   const metrics = new HubMetrics({
     liveTasks: () => registry.activeCount(),
@@ -73,19 +78,31 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     queued: () => scheduler.stats().queued,
     busyWorkers: () => engine.workerPool?.busy ?? 0,
   });
+  const liveLoad = new LiveLoad(config.workers);
+  // The engine as the actors see it, measured on the way.
+  const measured = (kind: 'batch' | 'live'): Engine => ({
+    slots: engine.slots,
+    run: async (job, signal) => {
+      const result = await engine.run(job, signal);
+      if (kind === 'batch') metrics.chunksTranscribed.inc();
+      metrics.chunkSeconds.observe({ kind }, result.engineMs / 1000);
+      if (result.engineMs > 0) metrics.realTimeFactor.observe({ kind }, result.audioSec / (result.engineMs / 1000));
+      return result;
+    },
+  });
+  const batchEngine = measured('batch');
+  const liveEngine = measured('live');
   const registry = new TaskRegistry(
     {
       prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
       scheduler,
-      engine: {
-        slots: engine.slots,
-        run: async (job, signal) => {
-          const result = await engine.run(job, signal);
-          metrics.chunksTranscribed.inc();
-          metrics.chunkSeconds.observe(result.engineMs / 1000);
-          if (result.engineMs > 0) metrics.realTimeFactor.observe(result.audioSec / (result.engineMs / 1000));
-          return result;
-        },
+      engine: batchEngine,
+      stream: {
+        scheduler,
+        engine: liveEngine,
+        graceMs: config.streamGraceMs,
+        onPass: (sessionId, engineMs) => liveLoad.record(sessionId, engineMs),
+        onEnd: (sessionId) => liveLoad.end(sessionId),
       },
       onChunkRetry: (taskId, index, attempt, error) => {
         metrics.chunkRetries.inc();
@@ -104,10 +121,12 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   };
 
 
+  warmUpFfmpeg(log);
   const app = uWS.App();
   registerTaskRoutes(app, context);
   registerOpsRoutes(app, context);
   registerTaskSocket(app, context, sockets);
+  registerStreamSocket(app, context, sockets, liveLoad);
   registerStaticRoutes(app, await loadWebClient());
   registry.attach(new TopicPublisher(app, () => metrics.framesPublished.inc()));
   registry.attach({
@@ -165,4 +184,17 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       logger.info('hub stopped');
     },
   };
+}
+
+/**
+ * prism-media finds ffmpeg with a synchronous spawn the first time it is
+ * used: do it once here, before serving, rather than on the loop later.
+ */
+function warmUpFfmpeg(log: LogFn): void {
+  try {
+    const info = prism.FFmpeg.getInfo();
+    log('info', 'ffmpeg found', { version: info.version });
+  } catch {
+    log('warn', 'ffmpeg not found: Opus (webm/ogg) streams and some upload formats will be refused; install ffmpeg');
+  }
 }

@@ -11,10 +11,12 @@ export class HubMetrics {
   readonly chunkRetries = new Counter({ name: 'hub_chunk_retries_total', help: 'Chunks retried after their engine worker died', registers: [this.registry] });
   readonly chunksTranscribed = new Counter({ name: 'hub_chunks_transcribed_total', help: 'Chunks the engine transcribed', registers: [this.registry] });
   readonly chunkSeconds = new Histogram({
-    name: 'hub_chunk_duration_seconds', help: 'Engine time per chunk', buckets: [0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32], registers: [this.registry],
+    name: 'hub_chunk_duration_seconds', help: 'Engine time per pass (batch: a file chunk; live: a stream pass)', labelNames: ['kind'] as const,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32], registers: [this.registry],
   });
   readonly realTimeFactor = new Histogram({
-    name: 'hub_engine_real_time_factor', help: 'Seconds of audio per second of engine time, per chunk', buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers: [this.registry],
+    name: 'hub_engine_real_time_factor', help: 'Seconds of audio per second of engine time, per pass', labelNames: ['kind'] as const,
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers: [this.registry],
   });
 
   constructor(read: { liveTasks: () => number; sockets: () => number; persistenceBacklog: () => number; queued: () => Record<string, number>; busyWorkers: () => number }) {

@@ -18,6 +18,11 @@ export class PcmInput {
     this.frameBytes = (format === 's16le' ? 2 : 4) * channels;
   }
 
+  /** The resampler's last samples, at the end of the stream. */
+  flush(): Float32Array {
+    return this.resampler.flush();
+  }
+
   push(bytes: Uint8Array): Float32Array {
     const data = this.carry.length ? concat(this.carry, bytes) : bytes;
     const whole = data.length - (data.length % this.frameBytes);

@@ -44,6 +44,11 @@ export class Resampler {
     this.position = this.halfWidth;
   }
 
+  /** The samples still held back at the end of the stream (the filter's look-ahead). */
+  flush(): Float32Array {
+    return this.inRate === this.outRate ? new Float32Array(0) : this.push(new Float32Array(this.halfWidth));
+  }
+
   /** Converts the next piece of the stream; output length follows the rate ratio over time. */
   push(input: Float32Array): Float32Array {
     if (this.inRate === this.outRate) return input;

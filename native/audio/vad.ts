@@ -30,7 +30,7 @@ export class Vad {
   private readonly o: VadOptions;
   private pending = new Float32Array(0);
   private frame = 0; // frames seen
-  private readonly recent = new Float32Array(FLOOR_WINDOW).fill(-100);
+  private readonly recent = new Float32Array(FLOOR_WINDOW);
   private speaking = false;
   private run = 0; // speech frames in a row (while silent) or silent frames in a row (while speaking)
   private lastSpeechEnd = 0;
@@ -53,10 +53,11 @@ export class Vad {
       for (let i = at; i < at + FRAME; i++) sum += data[i]! * data[i]!;
       const db = 10 * Math.log10(sum / FRAME + 1e-10);
       this.recent[this.frame % FLOOR_WINDOW] = db;
-      // Until 3 s have passed, only the frames seen so far count.
-      const seen = Math.min(this.frame + 1, FLOOR_WINDOW);
+      // Until 3 s have been heard, only the frames heard so far count: speech
+      // from the very first frame is heard once the first pause comes.
+      const heard = Math.min(this.frame + 1, FLOOR_WINDOW);
       let floor = Infinity;
-      for (let i = 0; i < seen; i++) floor = Math.min(floor, this.recent[i]!);
+      for (let i = 0; i < heard; i++) floor = Math.min(floor, this.recent[i]!);
       const voiced = db > Math.max(floor + this.o.marginDb, this.o.minSpeechDb);
       const start = this.frame * FRAME;
       this.frame++;

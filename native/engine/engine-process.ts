@@ -30,10 +30,13 @@ const api = {
   async transcribe(job: EngineJob): Promise<EngineResult> {
     if (!whisper) throw new Error(`model not loaded: ${loadError}`);
     const started = performance.now();
-    const audio = await readPcmRange(job.pcmPath, job.start, job.end);
+    const audio = 'samples' in job ? job.samples : await readPcmRange(job.pcmPath, job.start, job.end);
     const audioSec = audio.length / SAMPLE_RATE;
+    const input = padToMinimum(audio);
     const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
     params.nThreads = threads;
+    // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most.
+    if ('samples' in job && job.fitContext) params.audioCtx = Math.min(1500, Math.ceil((input.length / SAMPLE_RATE) * 50) + 32);
     params.language = job.language ?? 'auto';
     params.printProgress = false;
     params.printRealtime = false;
@@ -41,7 +44,7 @@ const api = {
     params.printSpecial = false;
     const received: NativeSegment[] = [];
     params.onNewSegment = (s) => received.push(s);
-    const text = whisper.full(params, padToMinimum(audio));
+    const text = whisper.full(params, input);
     const native = await collectSegments(received, text);
     return {
       segments: clampToChunk(native, text, audioSec),

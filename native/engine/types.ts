@@ -1,13 +1,24 @@
 // What crosses between the hub and an engine worker.
 
-export interface EngineJob {
+/** A chunk of a file in the spool, or live audio sent along. */
+export type EngineJob = (FileAudio | LiveAudio) & {
+  /** ISO code, or undefined to detect */
+  language?: string;
+};
+
+export interface FileAudio {
   /** the spool's pcm file (16 kHz mono f32) */
   pcmPath: string;
   /** sample range of the chunk */
   start: number;
   end: number;
-  /** ISO code, or undefined to detect */
-  language?: string;
+}
+
+export interface LiveAudio {
+  /** 16 kHz mono samples (a live utterance, at most 30 s) */
+  samples: Float32Array;
+  /** size the encoder to the audio instead of whisper's 30 s window: far faster on short audio */
+  fitContext?: boolean;
 }
 
 /** Seconds from the start of the chunk. */

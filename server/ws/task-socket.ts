@@ -9,7 +9,7 @@ import type { FramePort } from '../../actors/task-registry.ts';
 import { clientMessageSchema, type ServerFrame, type Task, type TaskEventFrame } from '../../client/protocol.ts';
 import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
-import { MAX_BACKPRESSURE, sendOrCut } from './backpressure.ts';
+import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUBSCRIPTIONS = 1000;
 
@@ -40,7 +40,7 @@ export class TopicPublisher implements FramePort {
   }
 }
 
-export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<TaskSocketData>>): void {
+export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>): void {
   const send = (ws: WebSocket<TaskSocketData>, frame: ServerFrame) => {
     const { data: bytes, binary } = encodeFor(ws.getUserData().encoding, frame);
     sendOrCut(ws, bytes, binary);

@@ -13,6 +13,7 @@ export const CLOSE = {
   unauthorized: 4001,
   badAudioFormat: 4002,
   forbidden: 4003,
+  notFound: 4004,
   idleTimeout: 4008,
   tooSlow: 4009,
   frameTooLarge: 4013,

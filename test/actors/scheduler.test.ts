@@ -76,3 +76,20 @@ t.test('an aborted request leaves the queue; close fails the waiting ones', asyn
   await t.rejects(s.acquire({ userId: 'd', taskId: '4', priority: 'batch' }, never), { code: 'shutting_down' });
   held.release();
 });
+
+t.test('while live sessions are open, one slot is kept from batch work', async (t) => {
+  const s = new Scheduler(2);
+  s.setLiveSessions(1);
+  const first = await s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never);
+  let second = false;
+  const pending = s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never).then((l) => ((second = true), l));
+  await new Promise((r) => setTimeout(r, 10));
+  t.notOk(second, 'the second batch request waits though a slot is free');
+  const live = await s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never);
+  t.pass('a live request gets the kept slot at once');
+  live.release();
+  s.setLiveSessions(0);
+  (await pending).release();
+  t.ok(second, 'batch gets it back when the sessions end');
+  first.release();
+});

@@ -2,7 +2,7 @@ import t from 'tap';
 import { createActor, waitFor } from 'xstate';
 import { createTaskMachine, type TaskServices } from '../../actors/task-machine.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
-import { EngineError, type EngineJob, type EngineResult } from '../../native/engine/types.ts';
+import { EngineError, type EngineResult, type FileAudio } from '../../native/engine/types.ts';
 import type { PreparedAudio } from '../../native/audio/audio-worker.ts';
 import type { TaskEventFrame } from '../../client/protocol.ts';
 import { makeTask } from '../helpers/tasks.ts';
@@ -26,12 +26,12 @@ function planOf(lengths: number[], silent: number[] = []): PreparedAudio {
  * worker does first.
  */
 function fakeEngine(opts: { delays?: Record<number, number>; crashes?: Record<number, number>; fail?: number } = {}) {
-  const calls: EngineJob[] = [];
+  const calls: FileAudio[] = [];
   const crashes = { ...opts.crashes };
   return {
     calls,
     slots: 2,
-    async run(job: EngineJob, signal: AbortSignal): Promise<EngineResult> {
+    async run(job: FileAudio, signal: AbortSignal): Promise<EngineResult> {
       calls.push(job);
       const index = Math.round(job.start / SR / 10);
       await new Promise((resolve, reject) => {

@@ -105,7 +105,8 @@ export class TestSocket {
     if (opts.json) params.set('encoding', 'json');
     if (token && opts.queryToken) params.set('token', token);
     const headers: Record<string, string> = token && !opts.queryToken ? { Authorization: `Bearer ${token}` } : {};
-    const ws = new WebSocket(`${wsUrl}${path}${params.size ? `?${params}` : ''}`, { headers });
+    const joiner = path.includes('?') ? '&' : '?';
+    const ws = new WebSocket(`${wsUrl}${path}${params.size ? `${joiner}${params}` : ''}`, { headers });
     const socket = new TestSocket(ws, Boolean(opts.json));
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

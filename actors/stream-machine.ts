@@ -1,0 +1,164 @@
+// The stream actor: one per live microphone session, recorded as a task of
+// kind `stream`. It owns the session's public state (status, finals, seq) and
+// emits every change once as a frame with the next seq; the audio and the
+// engine passes belong to its child, the live transcriber. The session
+// survives its connection: a client that reconnects within the grace period
+// carries on; one that does not is flushed and marked `interrupted`.
+import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol.ts';
+import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps } from './live-transcriber.ts';
+import type { Engine } from './chunk-runner.ts';
+import type { Scheduler } from './scheduler.ts';
+import { SAMPLE_RATE } from '../native/audio/pcm.ts';
+
+export interface StreamServices {
+  scheduler: Scheduler;
+  engine: Engine;
+  /** how long a session waits for its client to come back */
+  graceMs: number;
+  /** engine time each pass of a session took, and the end of the session (for admission) */
+  onPass?: (sessionId: string, engineMs: number) => void;
+  onEnd?: (sessionId: string) => void;
+}
+
+export interface StreamInput {
+  task: Task;
+}
+
+export interface StreamContext {
+  task: Task;
+  /** samples received, all connections together */
+  samples: number;
+}
+
+export type StreamEvent =
+  | { type: 'AUDIO'; samples: Float32Array }
+  | { type: 'FINALIZE' }
+  | { type: 'CLOSE' }
+  | { type: 'DISCONNECTED' }
+  | { type: 'RESUMED' }
+  | LiveEvent;
+
+export interface StreamFrameEmitted {
+  type: 'frame';
+  frame: TaskEventFrame;
+}
+
+type FrameBody = TaskEventFrame extends infer F ? (F extends TaskEventFrame ? Omit<F, 'id' | 'seq'> : never) : never;
+
+const FLUSH_TIMEOUT_MS = 60_000;
+
+function advance(task: Task, patch: Partial<Task>, body: FrameBody) {
+  const seq = task.seq + 1;
+  return { task: { ...task, ...patch, seq, updatedAt: new Date().toISOString() }, frame: { ...body, id: task.id, seq } as TaskEventFrame };
+}
+
+export function createStreamMachine(services: StreamServices) {
+  return setup({
+    types: { context: {} as StreamContext, events: {} as StreamEvent, input: {} as StreamInput, emitted: {} as StreamFrameEmitted },
+    actors: {
+      transcriber: fromCallback<StreamEvent, Task>(({ input, sendBack, receive }) => {
+        const deps: LiveTranscriberDeps = {
+          scheduler: services.scheduler,
+          engine: services.engine,
+          taskId: input.id,
+          userId: input.userId,
+          language: input.language,
+          startAt: Math.round((input.durationSec ?? 0) * SAMPLE_RATE),
+          onPass: (engineMs) => services.onPass?.(input.id, engineMs),
+        };
+        const live = new LiveTranscriber(deps, (event) => sendBack(event));
+        receive((event) => {
+          if (event.type === 'AUDIO') live.push(event.samples);
+          else if (event.type === 'FINALIZE') live.finalize();
+          else if (event.type === 'CLOSE') live.flush();
+        });
+        return () => {
+          live.stop();
+          services.onEnd?.(input.id);
+        };
+      }),
+    },
+    actions: {
+      frame: enqueueActions(({ context, event, enqueue }) => {
+        let step: ReturnType<typeof advance> | undefined;
+        if (event.type === 'PARTIAL') {
+          step = advance(context.task, {}, { type: 'partial', segId: event.segId, start: event.start, end: event.end, text: event.text });
+        } else if (event.type === 'FINAL') {
+          const segments = event.text ? [...context.task.segments, { start: event.start, end: event.end, text: event.text }] : context.task.segments;
+          const n = segments.length;
+          step = advance(context.task, { segments, progress: { done: n, total: n, pct: 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
+        } else if (event.type === 'LAG') {
+          step = advance(context.task, {}, { type: 'lag', seconds: event.seconds });
+        }
+        if (!step) return;
+        enqueue.assign({ task: step.task });
+        enqueue.emit({ type: 'frame', frame: step.frame });
+      }),
+      countAudio: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'AUDIO') return;
+        const samples = context.samples + event.samples.length;
+        enqueue.assign({ samples, task: { ...context.task, durationSec: Math.round((samples / SAMPLE_RATE) * 1000) / 1000 } });
+      }),
+      forward: sendTo('transcriber', ({ event }) => event),
+      flush: sendTo('transcriber', { type: 'CLOSE' }),
+      finish: enqueueActions(({ context, enqueue }, params: { status: TaskStatus; error?: TaskError }) => {
+        const n = context.task.segments.length;
+        const { task, frame } = advance(
+          context.task,
+          { status: params.status, progress: { done: n, total: n, pct: 100 }, ...(params.error ? { error: params.error } : {}) },
+          params.error ? { type: 'status', status: params.status, error: params.error } : { type: 'status', status: params.status },
+        );
+        enqueue.assign({ task });
+        enqueue.emit({ type: 'frame', frame });
+      }),
+    },
+    delays: {
+      grace: services.graceMs,
+      flushTimeout: FLUSH_TIMEOUT_MS,
+    },
+  }).createMachine({
+    id: 'stream',
+    context: ({ input }) => ({ task: input.task, samples: Math.round((input.task.durationSec ?? 0) * SAMPLE_RATE) }),
+    invoke: { id: 'transcriber', src: 'transcriber', input: ({ context }) => context.task },
+    on: {
+      PARTIAL: { actions: 'frame' },
+      FINAL: { actions: 'frame' },
+      LAG: { actions: 'frame' },
+    },
+    initial: 'connected',
+    states: {
+      connected: {
+        on: {
+          AUDIO: { actions: ['countAudio', 'forward'] },
+          FINALIZE: { actions: 'forward' },
+          CLOSE: 'closing',
+          DISCONNECTED: 'detached',
+        },
+      },
+      detached: {
+        on: { RESUMED: 'connected' },
+        after: { grace: 'expiring' },
+      },
+      closing: {
+        entry: 'flush',
+        on: { FLUSHED: 'completed' },
+        after: { flushTimeout: 'completed' },
+      },
+      expiring: {
+        entry: 'flush',
+        on: { FLUSHED: 'interrupted' },
+        after: { flushTimeout: 'interrupted' },
+      },
+      completed: { type: 'final', entry: { type: 'finish', params: { status: 'completed' } } },
+      interrupted: {
+        type: 'final',
+        entry: { type: 'finish', params: { status: 'interrupted', error: { code: 'disconnected', message: 'the client went away and did not come back in time' } } },
+      },
+    },
+  });
+}
+
+export type StreamMachine = ReturnType<typeof createStreamMachine>;
+export type StreamActor = ActorRefFrom<StreamMachine>;
+export type StreamSnapshot = SnapshotFrom<StreamMachine>;

@@ -1,0 +1,70 @@
+// Compressed live audio (Opus in WebM or Ogg, as browsers' MediaRecorder makes
+// it) decoded as it arrives: one ffmpeg process per connection (prism-media),
+// fed the stream from its first byte (its header is what makes the rest
+// decodable), giving 16 kHz mono float32. Its stderr is drained; a non-zero
+// exit or unreadable input is reported once.
+import prism from 'prism-media';
+
+export type CompressedFormat = 'webm' | 'ogg';
+
+export class StreamDecoder {
+  private readonly ffmpeg: prism.FFmpeg;
+  private carry: Buffer = Buffer.alloc(0);
+  private stderr = '';
+  private failed = false;
+  private ended = false;
+  private killed = false;
+
+  constructor(
+    format: CompressedFormat,
+    private readonly onSamples: (samples: Float32Array) => void,
+    private readonly onError: (message: string) => void,
+  ) {
+    this.ffmpeg = new prism.FFmpeg({
+      args: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-fflags', '+nobuffer', '-flags', 'low_delay', '-probesize', '4096', '-analyzeduration', '0', '-f', format, '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', '16000', '-flush_packets', '1', '-f', 'f32le'],
+    });
+    const child = this.ffmpeg.process;
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      if (this.stderr.length < 2000) this.stderr += d;
+    });
+    child.stdout!.on('data', (data: Buffer) => this.deliver(data));
+    child.stdin!.on('error', () => {}); // ffmpeg gone: its exit says why
+    child.once('close', (code: number | null) => {
+      if (this.failed) return;
+      if (code !== 0 && !this.killed) this.fail(`the audio could not be decoded as ${format}: ${this.stderr.trim().split('\n').pop() || `ffmpeg exited with ${code}`}`);
+    });
+    child.once('error', (e: Error) => this.fail(`ffmpeg is not available: ${e.message}`));
+  }
+
+  write(bytes: Uint8Array): void {
+    if (this.failed || this.ended) return;
+    this.ffmpeg.process.stdin!.write(bytes);
+  }
+
+  /** No more input: ffmpeg flushes what it holds, then exits. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.ffmpeg.process.stdin!.end();
+  }
+
+  kill(): void {
+    this.ended = true;
+    this.killed = true;
+    this.ffmpeg.process.kill('SIGKILL');
+  }
+
+  private deliver(data: Buffer): void {
+    const bytes = this.carry.length ? Buffer.concat([this.carry, data]) : data;
+    const whole = bytes.length - (bytes.length % 4);
+    this.carry = bytes.subarray(whole);
+    if (whole > 0) this.onSamples(new Float32Array(Uint8Array.prototype.slice.call(bytes, 0, whole).buffer));
+  }
+
+  private fail(message: string): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.ffmpeg.process.kill('SIGKILL');
+    this.onError(message);
+  }
+}
