@@ -27,7 +27,7 @@ export type ChunkRunEvent =
 export const MAX_ATTEMPTS = 3;
 
 export async function runChunks(
-  deps: { scheduler: Scheduler; engine: Engine; onRetry?: (index: number, attempt: number, error: unknown) => void },
+  deps: { scheduler: Scheduler; engine: Engine; onRetry?: (index: number, attempt: number, error: unknown) => void; onPreempted?: (index: number) => void },
   input: ChunkRunInput,
   report: (event: ChunkRunEvent) => void,
   signal: AbortSignal,
@@ -36,25 +36,32 @@ export async function runChunks(
   let language = input.language;
 
   const runOne = async (chunk: ChunkPlan): Promise<void> => {
-    for (let attempt = 1; ; attempt++) {
+    for (let failures = 0; ; ) {
       // (a refused slot at shutdown rejects here, unreported: see below)
       const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
       try {
-        const result = await deps.engine.run({ pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language }, signal);
+        const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language };
+        const result = await deps.engine.run(job, AbortSignal.any([signal, lease.preempted]));
         language ??= result.language ?? undefined;
         report({ type: 'CHUNK_DONE', index: chunk.index, result });
         return;
       } catch (error) {
         signal.throwIfAborted();
+        // Live work took the slot back: not this chunk's failure, it queues again.
+        if (lease.preempted.aborted) {
+          deps.onPreempted?.(chunk.index);
+          continue;
+        }
         const code = (error as { code?: string }).code;
         // Shutting down is not the chunk's failure: it stays undone, for the next run to resume.
         if (code === 'shutting_down') throw error;
-        if (code !== 'engine_crashed' || attempt >= MAX_ATTEMPTS) {
-          const message = `chunk ${chunk.index} failed after ${attempt} attempt(s): ${error instanceof Error ? error.message : String(error)}`;
+        failures++;
+        if (code !== 'engine_crashed' || failures >= MAX_ATTEMPTS) {
+          const message = `chunk ${chunk.index} failed after ${failures} attempt(s): ${error instanceof Error ? error.message : String(error)}`;
           report({ type: 'CHUNK_FAILED', index: chunk.index, code: 'engine_failed', message });
           throw error;
         }
-        deps.onRetry?.(chunk.index, attempt, error);
+        deps.onRetry?.(chunk.index, failures, error);
       } finally {
         lease.release();
       }

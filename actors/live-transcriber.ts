@@ -61,7 +61,17 @@ export interface LiveTranscriberDeps {
   /** time (sample position) the stream starts at: resumed sessions go on from where they were */
   startAt?: number;
   vad?: Partial<VadOptions>;
-  onPass?: (engineMs: number, audioSec: number) => void;
+  onPass?: (pass: PassTiming) => void;
+}
+
+/** Where the time of one pass went, in ms. */
+export interface PassTiming {
+  /** in the engine: reading, whisper, collecting segments */
+  engineMs: number;
+  /** waiting for an engine slot */
+  waitMs: number;
+  /** the hub's own share: IPC both ways, copying the audio, handling the result */
+  overheadMs: number;
 }
 
 export class LiveTranscriber {
@@ -206,11 +216,14 @@ export class LiveTranscriber {
     this.running = true;
     const audio = joinChunks(u.chunks, u.length);
     try {
+      const requested = performance.now();
       const lease = await this.deps.scheduler.acquire({ userId: this.deps.userId, taskId: this.deps.taskId, priority: 'live' }, this.abort.signal);
       let segments: EngineSegment[];
       try {
+        const started = performance.now();
         const result = await this.deps.engine.run({ samples: audio, fitContext: true, language: this.deps.language }, this.abort.signal);
-        this.deps.onPass?.(result.engineMs, result.audioSec);
+        const done = performance.now();
+        this.deps.onPass?.({ engineMs: result.engineMs, waitMs: started - requested, overheadMs: Math.max(0, done - started - result.engineMs) });
         segments = result.segments;
       } finally {
         lease.release();

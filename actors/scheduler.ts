@@ -1,9 +1,11 @@
 // Hands out engine slots. Live work goes before batch work; within a priority,
 // slots go round-robin between users and, within a user, between tasks, so a
 // short file never waits behind anybody's three-hour recording (its own owner's
-// included). While live sessions are open one slot is kept from batch work, so
-// a live pass never waits for a batch chunk (seconds) to finish. Owns only the
-// queue: it never touches an engine.
+// included). While live sessions are open one slot is kept from batch work, and
+// when live work finds every slot taken by batch work, one batch lease is
+// preempted (its chunk is aborted and queued again): a live pass never waits
+// for a batch chunk (seconds of engine time) to finish. Owns only the queue: it
+// never touches an engine.
 
 export type Priority = 'live' | 'batch';
 export const PRIORITIES: readonly Priority[] = ['live', 'batch'];
@@ -16,6 +18,12 @@ export interface SlotRequest {
 
 export interface Lease {
   release(): void;
+  /** aborted when live work takes this slot back: stop, and ask again */
+  readonly preempted: AbortSignal;
+}
+
+export class PreemptedError extends Error {
+  readonly code = 'preempted';
 }
 
 interface Waiter extends SlotRequest {
@@ -45,6 +53,8 @@ export class Scheduler {
   private serves = 0;
   private closed = false;
   private liveSessions = 0;
+  /** batch leases held now, oldest first: the candidates for preemption */
+  private readonly batchLeases: AbortController[] = [];
 
   constructor(private readonly capacity: number) {}
 
@@ -76,7 +86,10 @@ export class Scheduler {
 
   /** How many live sessions are open: while any is, one slot is kept for live work. */
   setLiveSessions(n: number): void {
+    const opening = this.liveSessions === 0 && n > 0;
     this.liveSessions = n;
+    // A session just opened: free a slot now, so its first pass finds a fresh worker.
+    if (opening && this.inUse >= this.capacity) this.preemptBatch();
     this.dispatch();
   }
 
@@ -104,6 +117,7 @@ export class Scheduler {
   }
 
   private dispatch(): void {
+    if (this.inUse >= this.capacity && this.waiting.some((w) => w.priority === 'live')) this.preemptBatch();
     while (this.inUse < this.capacity && this.waiting.length > 0) {
       const next = this.pick();
       if (!next) return;
@@ -112,16 +126,27 @@ export class Scheduler {
       const turn = ++this.serves;
       this.servedUser.set(next.userId, turn);
       this.servedTask.set(next.taskId, turn);
+      const preemption = new AbortController();
+      if (next.priority === 'batch') this.batchLeases.push(preemption);
       let released = false;
       next.grant({
+        preempted: preemption.signal,
         release: () => {
           if (released) return;
           released = true;
+          const i = this.batchLeases.indexOf(preemption);
+          if (i >= 0) this.batchLeases.splice(i, 1);
           this.inUse--;
           this.dispatch();
         },
       });
     }
+  }
+
+  /** Takes the oldest batch lease back (once): its holder aborts and releases it. */
+  private preemptBatch(): void {
+    const victim = this.batchLeases.find((c) => !c.signal.aborted);
+    victim?.abort(new PreemptedError('preempted by live work'));
   }
 
   private pick(): Waiter | undefined {

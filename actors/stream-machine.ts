@@ -6,7 +6,7 @@
 // carries on; one that does not is flushed and marked `interrupted`.
 import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol.ts';
-import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps } from './live-transcriber.ts';
+import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTiming } from './live-transcriber.ts';
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
@@ -16,8 +16,8 @@ export interface StreamServices {
   engine: Engine;
   /** how long a session waits for its client to come back */
   graceMs: number;
-  /** engine time each pass of a session took, and the end of the session (for admission) */
-  onPass?: (sessionId: string, engineMs: number) => void;
+  /** the timing of each pass of a session, and the end of the session (for admission and metrics) */
+  onPass?: (sessionId: string, pass: PassTiming) => void;
   onEnd?: (sessionId: string) => void;
 }
 
@@ -65,7 +65,7 @@ export function createStreamMachine(services: StreamServices) {
           userId: input.userId,
           language: input.language,
           startAt: Math.round((input.durationSec ?? 0) * SAMPLE_RATE),
-          onPass: (engineMs) => services.onPass?.(input.id, engineMs),
+          onPass: (pass) => services.onPass?.(input.id, pass),
         };
         const live = new LiveTranscriber(deps, (event) => sendBack(event));
         receive((event) => {

@@ -19,6 +19,7 @@ export interface TaskServices {
   scheduler: Scheduler;
   engine: Engine;
   onChunkRetry?: (taskId: string, index: number, attempt: number, error: unknown) => void;
+  onChunkPreempted?: (taskId: string, index: number) => void;
 }
 
 export interface TaskInput {
@@ -118,7 +119,12 @@ export function createTaskMachine(services: TaskServices) {
         const abort = new AbortController();
         const pending = input.chunks.filter((c) => c.index >= input.emitted && !input.pending[c.index]);
         runChunks(
-          { scheduler: services.scheduler, engine: services.engine, onRetry: (i, n, e) => services.onChunkRetry?.(input.task.id, i, n, e) },
+          {
+            scheduler: services.scheduler,
+            engine: services.engine,
+            onRetry: (i, n, e) => services.onChunkRetry?.(input.task.id, i, n, e),
+            onPreempted: (i) => services.onChunkPreempted?.(input.task.id, i),
+          },
           { taskId: input.task.id, userId: input.task.userId, pcmPath: input.pcmPath, language: input.task.language, chunks: pending, priority: 'batch' },
           (event) => {
             if (!abort.signal.aborted) sendBack(event);

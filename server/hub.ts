@@ -101,9 +101,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
         scheduler,
         engine: liveEngine,
         graceMs: config.streamGraceMs,
-        onPass: (sessionId, engineMs) => liveLoad.record(sessionId, engineMs),
+        onPass: (sessionId, pass) => {
+          liveLoad.record(sessionId, pass.engineMs);
+          metrics.livePassWait.observe(pass.waitMs / 1000);
+          metrics.livePassOverhead.observe(pass.overheadMs / 1000);
+        },
         onEnd: (sessionId) => liveLoad.end(sessionId),
       },
+      onChunkPreempted: () => metrics.chunksPreempted.inc(),
       onChunkRetry: (taskId, index, attempt, error) => {
         metrics.chunkRetries.inc();
         log('warn', 'retrying chunk on a fresh engine worker', { taskId, chunk: index, attempt, error: String(error) });

@@ -9,6 +9,7 @@ export class HubMetrics {
   readonly uploads = new Counter({ name: 'hub_uploads_total', help: 'Uploads by outcome', labelNames: ['outcome'] as const, registers: [this.registry] });
   readonly tasksFinished = new Counter({ name: 'hub_tasks_finished_total', help: 'Tasks that reached a final status', labelNames: ['status'] as const, registers: [this.registry] });
   readonly chunkRetries = new Counter({ name: 'hub_chunk_retries_total', help: 'Chunks retried after their engine worker died', registers: [this.registry] });
+  readonly chunksPreempted = new Counter({ name: 'hub_chunks_preempted_total', help: 'Batch chunks stopped and queued again to make room for live work', registers: [this.registry] });
   readonly chunksTranscribed = new Counter({ name: 'hub_chunks_transcribed_total', help: 'Chunks the engine transcribed', registers: [this.registry] });
   readonly chunkSeconds = new Histogram({
     name: 'hub_chunk_duration_seconds', help: 'Engine time per pass (batch: a file chunk; live: a stream pass)', labelNames: ['kind'] as const,
@@ -17,6 +18,14 @@ export class HubMetrics {
   readonly realTimeFactor = new Histogram({
     name: 'hub_engine_real_time_factor', help: 'Seconds of audio per second of engine time, per pass', labelNames: ['kind'] as const,
     buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers: [this.registry],
+  });
+
+  readonly livePassWait = new Histogram({
+    name: 'hub_live_pass_wait_seconds', help: 'Time a live pass waited for an engine slot', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [this.registry],
+  });
+  readonly livePassOverhead = new Histogram({
+    name: 'hub_live_pass_overhead_seconds', help: "The hub's own time around a live pass (IPC, copies, results), engine time excluded",
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2], registers: [this.registry],
   });
 
   constructor(read: { liveTasks: () => number; sockets: () => number; persistenceBacklog: () => number; queued: () => Record<string, number>; busyWorkers: () => number }) {

@@ -93,3 +93,18 @@ t.test('while live sessions are open, one slot is kept from batch work', async (
   t.ok(second, 'batch gets it back when the sessions end');
   first.release();
 });
+
+t.test('live work finding every slot taken by batch work preempts one batch lease', async (t) => {
+  const s = new Scheduler(1);
+  const batch = await s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never);
+  t.notOk(batch.preempted.aborted);
+  const live = s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never);
+  t.ok(batch.preempted.aborted, 'the batch holder is told to stop');
+  t.match(batch.preempted.reason, { code: 'preempted' });
+  batch.release();
+  (await live).release();
+  const again = await s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never);
+  s.setLiveSessions(1);
+  t.ok(again.preempted.aborted, 'a session opening frees a slot at once');
+  again.release();
+});
