@@ -1,0 +1,88 @@
+// The live transcriber's policy with an engine double: utterances from the
+// VAD, partials as audio grows, LocalAgreement-2 commits, finals at the end.
+import t from 'tap';
+import { LiveTranscriber, type LiveEvent } from '../../actors/live-transcriber.ts';
+import { Scheduler } from '../../actors/scheduler.ts';
+import type { EngineJob, EngineResult } from '../../native/engine/types.ts';
+
+const SR = 16_000;
+
+/**
+ * Stands for the engine: "hears" one word per 2 s of audio, named by its
+ * absolute position in the stream (so re-transcribing a shifted window gives
+ * the same words), and the word still being spoken as a last, growing segment.
+ */
+function wordEngine() {
+  const passes: number[] = [];
+  let streamOffset = 0; // set by the test: where the window starts in the stream
+  return {
+    passes,
+    setOffset: (samples: number) => (streamOffset = samples),
+    slots: 1,
+    async run(job: EngineJob): Promise<EngineResult> {
+      const samples = 'samples' in job ? job.samples : new Float32Array(0);
+      const sec = samples.length / SR;
+      passes.push(sec);
+      const base = streamOffset / SR;
+      const segments = [];
+      for (let s = 0; s < sec; s += 2) segments.push({ start: s, end: Math.min(sec, s + 2), text: `w${Math.floor((base + s) / 2)}` });
+      return { segments, language: 'en', engineMs: 1, audioSec: sec };
+    },
+  };
+}
+
+const voice = (seconds: number) => Float32Array.from({ length: seconds * SR }, (_, i) => 0.3 * Math.sin(i / 3));
+const quiet = (seconds: number) => new Float32Array(seconds * SR);
+function concat(...parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+async function feed(live: LiveTranscriber, audio: Float32Array, stepSec = 0.1) {
+  for (let at = 0; at < audio.length; at += stepSec * SR) {
+    live.push(audio.subarray(at, at + stepSec * SR));
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+t.test('partials grow, agreed segments become final and leave the window, the end makes the rest final', async (t) => {
+  const engine = wordEngine();
+  const events: LiveEvent[] = [];
+  const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-1', userId: 'u', language: 'en' }, (e) => {
+    events.push(e);
+    if (e.type === 'FINAL') engine.setOffset(Math.round(e.end * SR) - 0.3 * SR); // the window now starts at the cut (minus pre-roll)
+  });
+  engine.setOffset(-0.3 * SR);
+  await feed(live, concat(quiet(1), voice(9), quiet(1.5)));
+  live.flush();
+  while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
+  const finals = events.filter((e) => e.type === 'FINAL') as Extract<LiveEvent, { type: 'FINAL' }>[];
+  const partials = events.filter((e) => e.type === 'PARTIAL') as Extract<LiveEvent, { type: 'PARTIAL' }>[];
+  t.ok(partials.length >= 3, `${partials.length} partials`);
+  t.ok(finals.length >= 2, `${finals.length} finals: some committed while speaking, the rest at the end`);
+  const ids = new Set<string>();
+  for (const e of events) {
+    if (e.type !== 'PARTIAL' && e.type !== 'FINAL') continue;
+    t.notOk(ids.has(e.segId) && e.type === 'PARTIAL' && finals.some((f) => f.segId === e.segId && events.indexOf(f) < events.indexOf(e)), 'no partial after its final');
+    ids.add(e.segId);
+  }
+  for (let i = 1; i < finals.length; i++) t.ok(finals[i]!.start >= finals[i - 1]!.end - 1e-3, 'finals in order, not overlapping');
+  t.ok(Math.max(...engine.passes) < 9, `windows stay short (longest pass ${Math.max(...engine.passes).toFixed(1)} s of 9 s spoken)`);
+  t.ok(finals[0]!.start >= 0.6 && finals[0]!.start <= 1.0, `speech starts near 1 s (${finals[0]!.start})`);
+});
+
+t.test('silence never reaches the engine', async (t) => {
+  const engine = wordEngine();
+  const events: LiveEvent[] = [];
+  const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-2', userId: 'u', language: 'en' }, (e) => events.push(e));
+  await feed(live, quiet(5));
+  live.flush();
+  while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
+  t.same(engine.passes, []);
+  t.same(events, [{ type: 'FLUSHED' }]);
+});
