@@ -40,7 +40,7 @@ export async function runChunks(
       // (a refused slot at shutdown rejects here, unreported: see below)
       const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
       try {
-        const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language };
+        const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language, tag: { taskId: input.taskId, chunk: chunk.index } };
         const result = await deps.engine.run(job, AbortSignal.any([signal, lease.preempted]));
         language ??= result.language ?? undefined;
         report({ type: 'CHUNK_DONE', index: chunk.index, result });

@@ -221,7 +221,8 @@ export class LiveTranscriber {
       let segments: EngineSegment[];
       try {
         const started = performance.now();
-        const result = await this.deps.engine.run({ samples: audio, fitContext: true, language: this.deps.language }, this.abort.signal);
+        const job = { samples: audio, fitContext: true, language: this.deps.language, tag: { taskId: this.deps.taskId } };
+        const result = await this.deps.engine.run(job, this.abort.signal);
         const done = performance.now();
         this.deps.onPass?.({ engineMs: result.engineMs, waitMs: started - requested, overheadMs: Math.max(0, done - started - result.engineMs) });
         segments = result.segments;

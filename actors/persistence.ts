@@ -4,7 +4,7 @@
 // failures with backoff and jitter, and sets aside what the store refuses for
 // good. Nobody waits on it: transcription, pushes and reads carry on whatever
 // the store does, and its backlog is bounded by the live tasks' size.
-import { setup, assign, fromPromise, createActor, type ActorRefFrom } from 'xstate';
+import { setup, assign, fromPromise, createActor, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import type { ChunkRecord, TaskRecord, TaskStore, WriteBatch } from './stores/task-store.ts';
 
 /** What is not written yet: the newest record of each task, and every chunk record. */
@@ -106,11 +106,21 @@ const EMPTY: WriteBatch = { tasks: [], chunks: [] };
 const sizeOf = (b: WriteBatch) => b.tasks.length + b.chunks.length;
 const message = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-export function createPersistenceMachine(store: TaskStore, buffer: WriteBuffer, options: PersistenceOptions, onDropped: (what: string, error: unknown) => void) {
+export function createPersistenceMachine(
+  store: TaskStore,
+  buffer: WriteBuffer,
+  options: PersistenceOptions,
+  onDropped: (what: string, error: unknown) => void,
+  onWrite: (ms: number, records: number) => void = () => {},
+) {
   return setup({
     types: { context: {} as PersistenceContext, events: {} as { type: 'WRITTEN' } },
     actors: {
-      writeBatch: fromPromise<void, WriteBatch>(({ input }) => store.write(input)),
+      writeBatch: fromPromise<void, WriteBatch>(async ({ input }) => {
+        const started = performance.now();
+        await store.write(input);
+        onWrite(performance.now() - started, sizeOf(input));
+      }),
       // A batch the store refused for good: write it piece by piece and set
       // aside only the pieces it refuses, so one bad document blocks nothing.
       isolate: fromPromise<number, WriteBatch>(async ({ input }) => {
@@ -216,9 +226,11 @@ export class Persistence {
     readonly store: TaskStore,
     options: PersistenceOptions = DEFAULT_PERSISTENCE,
     onDropped: (what: string, error: unknown) => void = () => {},
+    hooks: { inspect?: (event: InspectionEvent) => void; onWrite?: (ms: number, records: number) => void } = {},
   ) {
     this.buffer = new WriteBuffer(options.coalesce);
-    this.actor = createActor(createPersistenceMachine(store, this.buffer, options, onDropped), { systemId: 'persistence' });
+    const machine = createPersistenceMachine(store, this.buffer, options, onDropped, hooks.onWrite);
+    this.actor = createActor(machine, { id: 'persistence', systemId: 'persistence', ...(hooks.inspect ? { inspect: hooks.inspect } : {}) });
     this.actor.start();
   }
 

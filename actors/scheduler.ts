@@ -56,7 +56,11 @@ export class Scheduler {
   /** batch leases held now, oldest first: the candidates for preemption */
   private readonly batchLeases: AbortController[] = [];
 
-  constructor(private readonly capacity: number) {}
+  /** `onChange` hears of every grant and release (the admin view follows the queue with it). */
+  constructor(
+    private readonly capacity: number,
+    private readonly onChange: () => void = () => {},
+  ) {}
 
   acquire(request: SlotRequest, signal: AbortSignal): Promise<Lease> {
     if (this.closed) return Promise.reject(new SchedulerClosedError('the hub is shutting down'));
@@ -81,6 +85,7 @@ export class Scheduler {
       signal.addEventListener('abort', onAbort, { once: true });
       this.waiting.push(waiter);
       this.dispatch();
+      this.onChange();
     });
   }
 
@@ -138,6 +143,7 @@ export class Scheduler {
           if (i >= 0) this.batchLeases.splice(i, 1);
           this.inUse--;
           this.dispatch();
+          this.onChange();
         },
       });
     }

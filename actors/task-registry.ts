@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createActor } from 'xstate';
+import { createActor, type InspectionEvent } from 'xstate';
 import { isFinished, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
@@ -33,6 +33,13 @@ export interface RegistryOptions {
 
 type LiveActor = TaskActor | StreamActor;
 
+/** Who watches the actors come and go (the admin view): XState's `inspect`, plus start and stop. */
+export interface ActorObserver {
+  inspect?: (event: InspectionEvent) => void;
+  started?: (id: string) => void;
+  stopped?: (id: string) => void;
+}
+
 interface LiveTask {
   actor: LiveActor;
   history: TaskEventFrame[];
@@ -53,6 +60,7 @@ export class TaskRegistry {
     private readonly persistence: Persistence,
     private readonly options: RegistryOptions,
     private readonly log: LogFn = () => {},
+    private readonly observer: ActorObserver = {},
   ) {
     this.fileMachine = createTaskMachine(services);
     this.streamMachine = createStreamMachine(services.stream);
@@ -86,7 +94,7 @@ export class TaskRegistry {
     const task = this.newTask(input.userId, 'stream', 'transcribing', input);
     const files = { audioPath: '', pcmPath: '' }; // live audio is not kept
     await this.persistence.store.insert({ task, ...files });
-    const actor = createActor(this.streamMachine, { input: { task }, id: task.id });
+    const actor = createActor(this.streamMachine, { input: { task }, id: task.id, ...this.inspection() });
     this.track(actor, { task, ...files });
     return actor;
   }
@@ -180,6 +188,10 @@ export class TaskRegistry {
     this.live.clear();
   }
 
+  private inspection(): { inspect?: (event: InspectionEvent) => void } {
+    return this.observer.inspect ? { inspect: this.observer.inspect } : {};
+  }
+
   private admit(userId: string): void {
     if (this.activeCount(userId) >= this.options.maxActivePerUser) {
       throw new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish');
@@ -206,7 +218,8 @@ export class TaskRegistry {
 
   private startFile(record: TaskRecord, pcmMissing = false): void {
     const { task, audioPath, pcmPath, checkpoint } = record;
-    const actor = createActor(this.fileMachine, { input: { task, audioPath, pcmPath, ...(checkpoint ? { checkpoint, pcmMissing } : {}) }, id: task.id });
+    const input = { task, audioPath, pcmPath, ...(checkpoint ? { checkpoint, pcmMissing } : {}) };
+    const actor = createActor(this.fileMachine, { input, id: task.id, ...this.inspection() });
     this.track(actor, record);
     actor.start();
   }
@@ -218,6 +231,7 @@ export class TaskRegistry {
     const entry: LiveTask = { actor, history: [], files, finals: task.segments.length };
     this.live.set(task.id, entry);
     if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());
+    this.observer.started?.(task.id);
     const onFrame = (frame: TaskEventFrame) => {
       entry.history.push(frame);
       if (entry.history.length > this.options.historyLength) entry.history.shift();
@@ -250,6 +264,7 @@ export class TaskRegistry {
   private finish(id: string, entry: LiveTask): void {
     if (this.live.get(id) !== entry) return;
     const task = entry.actor.getSnapshot().context.task;
+    this.observer.stopped?.(id); // while it is still listed: its last state goes out first
     this.live.delete(id);
     this.services.scheduler.forgetTask(id);
     if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());

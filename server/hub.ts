@@ -18,11 +18,15 @@ import { registerOpsRoutes } from './http/ops-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { registerTaskSocket, TopicPublisher } from './ws/task-socket.ts';
 import { registerStreamSocket } from './ws/stream-socket.ts';
+import { registerAdminSocket, adminPublisher, adminWatched } from './ws/admin-socket.ts';
+import { LoopMonitor } from './loop-monitor.ts';
+import { collectStats } from './stats.ts';
+import { Inspector } from '../actors/inspector.ts';
 import type { SocketState } from './ws/backpressure.ts';
 import { LiveLoad } from '../actors/live-load.ts';
 import type { Engine } from '../actors/chunk-runner.ts';
 import { CLOSE } from './ws/upgrade.ts';
-import { sweep } from './ws/backpressure.ts';
+import { sweep, cutOffCount } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
 import { MongoStore } from '../actors/stores/mongo-store.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
@@ -60,23 +64,33 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const spool = new Spool(spoolDir, config.spoolMaxBytes);
   await spool.start();
 
+  const app = uWS.App();
+  const loop = new LoopMonitor();
+  const sockets = new Set<WebSocket<SocketState>>();
+  // The admin view; its sources are read late, once they exist.
+  const inspector: Inspector = new Inspector(() => ({ registry, persistence, scheduler, pool: () => engine.workerPool }), adminPublisher(app));
+
   const onCorrupt = (message: string) => log('error', message);
   const store =
     overrides.store ?? (config.mongodbUri ? new MongoStore(config.mongodbUri, onCorrupt) : new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), onCorrupt));
-  const persistence = new Persistence(store, { ...DEFAULT_PERSISTENCE, ...overrides.persistence }, (what, error) =>
-    log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
+  const persistence: Persistence = new Persistence(
+    store,
+    { ...DEFAULT_PERSISTENCE, ...overrides.persistence },
+    (what, error) => log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
+    { inspect: inspector.inspect, onWrite: (ms) => metrics.storeWriteSeconds.observe(ms / 1000) },
   );
   const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
-  const scheduler = new Scheduler(config.workers);
+  const scheduler = new Scheduler(config.workers, () => inspector.touch('scheduler'));
   const preparer = new AudioPreparer(Math.max(1, config.workers));
-  const sockets = new Set<WebSocket<SocketState>>();
   // Gauges read the parts at scrape time (after they exist).
   const metrics = new HubMetrics({
-    liveTasks: () => registry.activeCount(),
-    sockets: () => sockets.size,
+    tasksByStatus: () => countBy(registry.actors().map((a) => a.getSnapshot().context.task.status)),
+    socketsByRoute: () => ({ ws: 0, stream: 0, admin: 0, ...countBy([...sockets].map((ws) => (ws.getUserData() as { route?: string }).route ?? 'other')) }),
     persistenceBacklog: () => persistence.stats().backlog,
     queued: () => scheduler.stats().queued,
     busyWorkers: () => engine.workerPool?.busy ?? 0,
+    loopLag: () => loop.last,
+    cutOffs: cutOffCount,
   });
   const liveLoad = new LiveLoad(config.workers);
   // The engine as the actors see it, measured on the way.
@@ -92,7 +106,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   });
   const batchEngine = measured('batch');
   const liveEngine = measured('live');
-  const registry = new TaskRegistry(
+  const registry: TaskRegistry = new TaskRegistry(
     {
       prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
       scheduler,
@@ -117,7 +131,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     persistence,
     { spoolDir, model: () => engine.modelName ?? config.model ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
     log,
+    { inspect: inspector.inspect, started: (id) => inspector.started(id), stopped: (id) => inspector.stopped(id) },
   );
+  void engine.ready().then((pool) => pool.on('change', () => pool.workers().forEach((w) => inspector.touch(`worker-${w.slot}`)))).catch(() => {});
 
   let shuttingDown = false;
   const context: HubContext = {
@@ -127,16 +143,17 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
 
   warmUpFfmpeg(log);
-  const app = uWS.App();
   registerTaskRoutes(app, context);
   registerOpsRoutes(app, context);
   registerTaskSocket(app, context, sockets);
   registerStreamSocket(app, context, sockets, liveLoad);
+  registerAdminSocket(app, context, sockets, inspector);
   registerStaticRoutes(app, await loadWebClient());
   registry.attach(new TopicPublisher(app, () => metrics.framesPublished.inc()));
   registry.attach({
     publish: (_id, frame) => {
       if (frame.type === 'status' && isFinished(frame.status)) metrics.tasksFinished.inc({ status: frame.status });
+      if (frame.type === 'lag') metrics.streamLag.observe(frame.seconds);
     },
   });
   // The store may be down at start (a database still booting): the hub serves
@@ -154,6 +171,11 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const port = uWS.us_socket_local_port(listenSocket as never);
   const sweeper = setInterval(() => sweep(sockets), 500);
   sweeper.unref();
+  const publishAdmin = adminPublisher(app);
+  const statsTimer = setInterval(() => {
+    if (adminWatched(app)) publishAdmin(collectStats(context, loop, sockets));
+  }, 1000);
+  statsTimer.unref();
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   logger.info({ url, host: config.host, port }, `hub listening on ${url}`);
   if (context.auth.open) logger.warn('HUB_TOKENS is not set: anyone who can reach this port is the local admin user');
@@ -174,6 +196,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       const { chunkGraceMs = 8_000, flushMs = 5_000 } = options;
       uWS.us_listen_socket_close(listenSocket);
       clearInterval(sweeper);
+      clearInterval(statsTimer);
+      loop.stop();
       retention.stop();
       spool.stop();
       for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
@@ -202,4 +226,10 @@ function warmUpFfmpeg(log: LogFn): void {
   } catch {
     log('warn', 'ffmpeg not found: Opus (webm/ogg) streams and some upload formats will be refused; install ffmpeg');
   }
+}
+
+function countBy(keys: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const k of keys) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
 }

@@ -28,15 +28,57 @@ export class HubMetrics {
     buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2], registers: [this.registry],
   });
 
-  constructor(read: { liveTasks: () => number; sockets: () => number; persistenceBacklog: () => number; queued: () => Record<string, number>; busyWorkers: () => number }) {
+  readonly streamLag = new Histogram({
+    name: 'hub_stream_lag_seconds', help: 'How far behind live audio the engine was when a stream was warned', buckets: [5, 10, 20, 40, 80, 160], registers: [this.registry],
+  });
+  readonly storeWriteSeconds = new Histogram({
+    name: 'hub_persistence_write_seconds', help: 'Time of one batch write to the store', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
+  });
+
+  constructor(read: {
+    tasksByStatus: () => Record<string, number>;
+    socketsByRoute: () => Record<string, number>;
+    persistenceBacklog: () => number;
+    queued: () => Record<string, number>;
+    busyWorkers: () => number;
+    loopLag: () => { p50Ms: number; p99Ms: number };
+    cutOffs: () => number;
+  }) {
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({ name: 'hub_live_tasks', help: 'Task actors running', registers: [this.registry], collect() { this.set(read.liveTasks()); } });
-    new Gauge({ name: 'hub_sockets', help: 'Open WebSockets', registers: [this.registry], collect() { this.set(read.sockets()); } });
-    new Gauge({ name: 'hub_persistence_backlog', help: 'Snapshots not yet written to the store', registers: [this.registry], collect() { this.set(read.persistenceBacklog()); } });
-    new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running a chunk', registers: [this.registry], collect() { this.set(read.busyWorkers()); } });
+    const r = [this.registry];
     new Gauge({
-      name: 'hub_queue_depth', help: 'Chunks waiting for an engine slot', labelNames: ['priority'] as const, registers: [this.registry],
+      name: 'hub_tasks', help: 'Live tasks and streams by status', labelNames: ['status'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const [status, n] of Object.entries(read.tasksByStatus())) this.set({ status }, n);
+      },
+    });
+    new Gauge({
+      name: 'hub_sockets', help: 'Open WebSockets by endpoint', labelNames: ['route'] as const, registers: r,
+      collect() {
+        for (const [route, n] of Object.entries(read.socketsByRoute())) this.set({ route }, n);
+      },
+    });
+    new Counter({
+      name: 'hub_sockets_cut_off_total', help: 'Sockets cut off for falling more than 1 MiB behind (their frames were not sent)', registers: r,
+      collect() {
+        this.reset();
+        this.inc(read.cutOffs());
+      },
+    });
+    new Gauge({ name: 'hub_persistence_backlog', help: 'Records not yet written to the store', registers: r, collect() { this.set(read.persistenceBacklog()); } });
+    new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running a pass', registers: r, collect() { this.set(read.busyWorkers()); } });
+    new Gauge({
+      name: 'hub_queue_depth', help: 'Passes waiting for an engine slot', labelNames: ['priority'] as const, registers: r,
       collect() { for (const [priority, n] of Object.entries(read.queued())) this.set({ priority }, n); },
+    });
+    new Gauge({
+      name: 'hub_event_loop_lag_seconds', help: "The hub's event-loop delay over the last second", labelNames: ['quantile'] as const, registers: r,
+      collect() {
+        const lag = read.loopLag();
+        this.set({ quantile: '0.5' }, lag.p50Ms / 1000);
+        this.set({ quantile: '0.99' }, lag.p99Ms / 1000);
+      },
     });
   }
 }

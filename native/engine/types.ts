@@ -4,6 +4,8 @@
 export type EngineJob = (FileAudio | LiveAudio) & {
   /** ISO code, or undefined to detect */
   language?: string;
+  /** what the job is for (shown to operators) */
+  tag?: { taskId: string; chunk?: number };
 };
 
 export interface FileAudio {

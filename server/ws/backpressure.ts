@@ -15,9 +15,15 @@ export interface SocketState {
   closed: boolean;
 }
 
+let cutOffs = 0;
+
+/** Sockets cut off so far (for /metrics). */
+export const cutOffCount = () => cutOffs;
+
 export function cutOff(ws: WebSocket<SocketState>): void {
   const state = ws.getUserData();
   if (state.closed) return;
+  cutOffs++;
   ws.end(CLOSE.tooSlow, 'too slow: the client is not reading its frames');
   setTimeout(() => {
     if (!state.closed) ws.close();

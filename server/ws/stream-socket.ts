@@ -54,6 +54,7 @@ interface AudioInput {
 }
 
 interface StreamSocketData extends SocketState {
+  route: 'stream';
   caller: Caller | undefined;
   encoding: Encoding;
   query: StreamQuery | undefined;
@@ -104,7 +105,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       acceptUpgrade(ctx, res, req, context, (caller, encoding, query) => {
         const parsed = streamQuery.safeParse(Object.fromEntries([...query.entries()].filter(([, v]) => v !== '')));
         return {
-          caller, encoding, closed: false, ending: false, actor: undefined, input: undefined, early: [], earlyBytes: 0, openedAt: Date.now(), audioSec: 0, idle: undefined,
+          route: 'stream' as const, caller, encoding, closed: false, ending: false, actor: undefined, input: undefined, early: [], earlyBytes: 0, openedAt: Date.now(), audioSec: 0, idle: undefined,
           query: parsed.success ? parsed.data : undefined,
           problem: parsed.success ? undefined : parsed.error.issues.map((i) => i.message).join('; '),
         };

@@ -14,6 +14,7 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUBSCRIPTIONS = 1000;
 
 export interface TaskSocketData {
+  route: 'ws';
   caller: Caller | undefined;
   encoding: Encoding;
   subscriptions: Set<string>;
@@ -54,7 +55,7 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     idleTimeout: 120,
     sendPingsAutomatically: true,
     upgrade: (res: HttpResponse, req: HttpRequest, context) => {
-      acceptUpgrade(ctx, res, req, context, (caller, encoding) => ({ caller, encoding, subscriptions: new Set(), closed: false }));
+      acceptUpgrade(ctx, res, req, context, (caller, encoding) => ({ route: 'ws' as const, caller, encoding, subscriptions: new Set(), closed: false }));
     },
     open: (ws) => {
       if (!ws.getUserData().caller) {

@@ -1,0 +1,105 @@
+// `/v1/admin`: operators watch every actor. On open, the full list; then
+// throttled `actor` / `actor_stopped` frames (from the inspector) and a `stats`
+// frame every second, all through the `admin` topic, encoded once per
+// encoding. `inspect` answers an actor's full snapshot; `cancel` cancels a
+// task or ends a stream. Admin tokens only: anyone else is closed with 4001
+// (no or wrong token) or 4003 (not an admin) and gets nothing else.
+import { z } from 'zod';
+import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
+import type { HubContext } from '../context.ts';
+import type { Caller } from '../auth.ts';
+import type { Inspector, InspectorFrame } from '../../actors/inspector.ts';
+import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
+import { CLOSE, acceptUpgrade } from './upgrade.ts';
+import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
+
+const ref = z.union([z.string().max(200), z.number()]).optional();
+const adminMessage = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('inspect'), id: z.string().min(1).max(100), ref }),
+  z.object({ type: z.literal('cancel'), id: z.string().min(1).max(100), ref }),
+  z.object({ type: z.literal('ping'), ref }),
+]);
+
+export interface AdminSocketData extends SocketState {
+  caller: Caller | undefined;
+  encoding: Encoding;
+  route: 'admin';
+}
+
+const topic = (encoding: Encoding) => `${encoding}/admin`;
+
+/** Publishes admin frames to every admin socket, encoded once per encoding in use. */
+export function adminPublisher(app: TemplatedApp): (frame: InspectorFrame | Record<string, unknown>) => void {
+  return (frame) => {
+    for (const encoding of ['msgpack', 'json'] as const) {
+      if (app.numSubscribers(topic(encoding)) === 0) continue;
+      const { data, binary } = encodeFor(encoding, frame);
+      app.publish(topic(encoding), data, binary);
+    }
+  };
+}
+
+export function adminWatched(app: TemplatedApp): boolean {
+  return app.numSubscribers(topic('msgpack')) + app.numSubscribers(topic('json')) > 0;
+}
+
+export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>, inspector: Inspector): void {
+  const send = (ws: WebSocket<AdminSocketData>, frame: Record<string, unknown>) => {
+    const { data, binary } = encodeFor(ws.getUserData().encoding, frame);
+    sendOrCut(ws, data, binary);
+  };
+
+  app.ws<AdminSocketData>('/v1/admin', {
+    maxPayloadLength: 16 * 1024,
+    maxBackpressure: MAX_BACKPRESSURE,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    upgrade: (res: HttpResponse, req: HttpRequest, context) => {
+      acceptUpgrade(ctx, res, req, context, (caller, encoding) => ({ caller, encoding, closed: false, route: 'admin' as const }));
+    },
+    open: (ws) => {
+      const { caller, encoding } = ws.getUserData();
+      if (!caller) return void ws.end(CLOSE.unauthorized, 'unauthorized');
+      if (!caller.admin) return void ws.end(CLOSE.forbidden, 'forbidden: an admin token is required');
+      sockets.add(ws);
+      inspector.watch(1);
+      ws.cork(() => {
+        ws.subscribe(topic(encoding));
+        send(ws, { type: 'actors', actors: inspector.list() });
+      });
+    },
+    message: (ws, message, isBinary) => {
+      const d = ws.getUserData();
+      if (!d.caller?.admin) return;
+      let raw: unknown;
+      try {
+        raw = isBinary ? decode(new Uint8Array(message)) : JSON.parse(Buffer.from(message).toString('utf8'));
+      } catch {
+        return send(ws, { type: 'error', code: 'bad_request', message: 'the message is not valid JSON or MessagePack' });
+      }
+      const parsed = adminMessage.safeParse(raw);
+      const rawRef = (raw as { ref?: unknown } | null)?.ref;
+      const echo = typeof rawRef === 'string' || typeof rawRef === 'number' ? { ref: rawRef } : {};
+      if (!parsed.success) {
+        const type = (raw as { type?: unknown } | null)?.type;
+        return send(ws, { type: 'error', code: 'bad_request', message: `expected {type: "inspect"|"cancel", id} or {type: "ping"}; got ${JSON.stringify(type ?? null)}`, ...echo });
+      }
+      const msg = parsed.data;
+      if (msg.type === 'ping') return send(ws, { type: 'pong', ...echo });
+      if (msg.type === 'inspect') {
+        const snapshot = inspector.snapshot(msg.id);
+        if (snapshot === undefined) return send(ws, { type: 'error', code: 'not_found', message: `no live actor ${msg.id}`, ...echo });
+        return send(ws, { type: 'snapshot', id: msg.id, snapshot: JSON.parse(JSON.stringify(snapshot)), ...echo });
+      }
+      if (!ctx.registry.cancel(msg.id)) return send(ws, { type: 'error', code: 'not_found', message: `no running task or stream ${msg.id}`, ...echo });
+      ctx.log.info({ taskId: msg.id, by: d.caller.userId }, 'cancelled from the admin socket');
+      send(ws, { type: 'cancelled', id: msg.id, ...echo });
+    },
+    close: (ws) => {
+      const d = ws.getUserData();
+      d.closed = true;
+      if (d.caller?.admin) inspector.watch(-1);
+      sockets.delete(ws);
+    },
+  });
+}
