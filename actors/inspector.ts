@@ -102,7 +102,7 @@ export class Inspector {
     if (id === 'persistence') return this.persistenceInfo();
     if (id === 'scheduler') return this.schedulerInfo();
     if (id.startsWith('worker-')) return this.workerInfos().find((w) => w.id === id);
-    const actor = this.sources.registry.actors().find((a) => a.getSnapshot().context.task.id === id);
+    const actor = this.sources.registry.actor(id);
     if (!actor) return undefined;
     const snapshot = actor.getSnapshot();
     const task = snapshot.context.task;
@@ -123,7 +123,7 @@ export class Inspector {
   /** The actor's full XState snapshot (its serialisable form), for `inspect`. */
   snapshot(id: string): unknown {
     if (id === 'persistence') return this.sources.persistence.actor.getPersistedSnapshot();
-    const actor = this.sources.registry.actors().find((a) => a.getSnapshot().context.task.id === id);
+    const actor = this.sources.registry.actor(id);
     if (actor) return actor.getPersistedSnapshot();
     return this.infoOf(id); // scheduler and workers: their info is all there is
   }

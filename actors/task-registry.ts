@@ -182,6 +182,10 @@ export class TaskRegistry {
     return [...this.live.values()].map((l) => l.actor);
   }
 
+  actor(id: string): LiveActor | undefined {
+    return this.live.get(id)?.actor;
+  }
+
   /** Stops every actor (their work is aborted); their last snapshots are already with persistence. */
   stopAll(): void {
     for (const { actor } of this.live.values()) actor.stop();

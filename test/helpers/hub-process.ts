@@ -14,7 +14,8 @@ export interface HubProcess {
 }
 
 export async function spawnHub(env: Record<string, string>): Promise<HubProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, HUB_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // At info level: the address is read from the start-up log line.
+  const proc = spawn(process.execPath, ['--import', 'tsx', MAIN], { env: { ...process.env, ...env, HUB_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
