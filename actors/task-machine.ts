@@ -85,7 +85,9 @@ function takeResults(context: TaskContext, added: Record<number, EngineSegment[]
   }
   const done = emitted + Object.keys(pending).length;
   const progress = { done, total: context.chunks.length, pct: pctOf(done, context.chunks.length) };
-  bodies.push({ type: 'progress', ...progress });
+  const known = language ?? context.task.language;
+  const durationSec = context.task.durationSec;
+  bodies.push({ type: 'progress', ...progress, ...(durationSec !== undefined ? { durationSec } : {}), ...(known ? { language: known } : {}) });
   const patch: Partial<Task> = { segments, progress, ...(language && !context.task.language ? { language } : {}) };
   return { pending, emitted, ...advance(context.task, patch, bodies) };
 }

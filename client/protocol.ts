@@ -94,6 +94,9 @@ export interface ProgressFrame {
   done: number;
   total: number;
   pct: number;
+  /** once known: the recording's length and language (additions to the contract) */
+  durationSec?: number;
+  language?: string;
 }
 export interface SegmentsFrame {
   type: 'segments';
@@ -124,6 +127,8 @@ export interface AckFrame {
 export interface ReadyFrame {
   type: 'ready';
   id: string;
+  /** on a resume: seconds of audio the session had received (addition to the contract) */
+  durationSec?: number;
 }
 /** Text of the open utterance so far: replaced by a later partial or final with the same segId. */
 export interface PartialFrame {

@@ -205,7 +205,8 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
     actor.send({ type: 'RESUMED' });
     const task = actor.getSnapshot().context.task;
     ws.cork(() => {
-      send(ws, { type: 'ready', id });
+      // How much audio the session holds, so a client can re-send what the drop lost.
+      send(ws, { type: 'ready', id, durationSec: task.durationSec ?? 0 });
       const missed = since === undefined ? undefined : ctx.registry.framesSince(id, since);
       if (missed) for (const frame of missed) send(ws, frame);
       else send(ws, { type: 'task', id, seq: task.seq, task });

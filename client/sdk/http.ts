@@ -1,0 +1,122 @@
+// The hub's HTTP API from browsers and Node: fetch, the token as a bearer
+// header, errors as HubApiError with the protocol's code. Uploads report
+// byte-level progress (XMLHttpRequest in browsers, a counted stream in Node).
+import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
+import { HubApiError } from './errors.ts';
+
+export interface HttpOptions {
+  url: string;
+  token?: string;
+}
+
+export interface UploadOptions {
+  name?: string;
+  language?: string;
+  onProgress?: (sent: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+async function failure(res: Response): Promise<HubApiError> {
+  const text = await res.text().catch(() => '');
+  try {
+    const { error } = JSON.parse(text) as { error: { code: string; message: string } };
+    return new HubApiError(error.code, error.message, res.status);
+  } catch {
+    return new HubApiError(res.status === 404 ? 'not_found' : 'internal', text || res.statusText, res.status);
+  }
+}
+
+export class HubHttp {
+  constructor(private readonly options: HttpOptions) {}
+
+  private headers(): Record<string, string> {
+    return this.options.token ? { Authorization: `Bearer ${this.options.token}` } : {};
+  }
+
+  private path(path: string, query: Record<string, string | number | undefined> = {}): string {
+    const url = new URL(path, this.options.url);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== '') url.searchParams.set(k, String(v));
+    return url.toString();
+  }
+
+  private async request(method: string, path: string, query?: Record<string, string | number | undefined>): Promise<Response> {
+    const res = await fetch(this.path(path, query), { method, headers: this.headers() });
+    if (!res.ok) throw await failure(res);
+    return res;
+  }
+
+  async task(id: string): Promise<Task> {
+    return (await this.request('GET', `/v1/tasks/${encodeURIComponent(id)}`)).json() as Promise<Task>;
+  }
+
+  async tasks(query: { status?: TaskStatus; limit?: number; before?: string } = {}): Promise<{ tasks: Task[]; next?: string }> {
+    const res = await this.request('GET', '/v1/tasks', query);
+    const next = res.headers.get('x-next-before') ?? undefined;
+    return { tasks: (await res.json()) as Task[], ...(next ? { next } : {}) };
+  }
+
+  async transcript(id: string, format: TranscriptFormat = 'txt'): Promise<string> {
+    return (await this.request('GET', `/v1/tasks/${encodeURIComponent(id)}/transcript`, { format })).text();
+  }
+
+  /** Cancels a running task (resolves with it) or deletes a finished one (resolves undefined). */
+  async cancelOrDelete(id: string): Promise<Task | undefined> {
+    const res = await this.request('DELETE', `/v1/tasks/${encodeURIComponent(id)}`);
+    return res.status === 204 ? undefined : ((await res.json()) as Task);
+  }
+
+  /** Uploads a recording; `onProgress` follows the bytes sent. */
+  upload(body: Blob | Uint8Array, options: UploadOptions = {}): Promise<Task> {
+    const url = this.path('/v1/tasks', { name: options.name, language: options.language });
+    const total = body instanceof Uint8Array ? body.byteLength : body.size;
+    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, total, options);
+    return this.uploadFetch(url, body, total, options);
+  }
+
+  private uploadXhr(url: string, body: Blob | Uint8Array, total: number, options: UploadOptions): Promise<Task> {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open('POST', url);
+      for (const [k, v] of Object.entries(this.headers())) xhr.setRequestHeader(k, v);
+      xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : total);
+      xhr.onload = () => {
+        let parsed: { error?: { code: string; message: string } } & Task;
+        try {
+          parsed = JSON.parse(xhr.responseText);
+        } catch {
+          return reject(new HubApiError('internal', xhr.responseText || `upload failed (${xhr.status})`, xhr.status));
+        }
+        if (xhr.status === 201) resolve(parsed);
+        else reject(new HubApiError(parsed.error?.code ?? 'internal', parsed.error?.message ?? `upload failed (${xhr.status})`, xhr.status));
+      };
+      xhr.onerror = () => reject(new HubApiError('network', 'the upload could not reach the hub'));
+      xhr.onabort = () => reject(new HubApiError('aborted', 'the upload was aborted'));
+      options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+      xhr.send(body as XMLHttpRequestBodyInit);
+    });
+  }
+
+  private async uploadFetch(url: string, body: Blob | Uint8Array, total: number, options: UploadOptions): Promise<Task> {
+    const bytes = body instanceof Uint8Array ? body : new Uint8Array(await body.arrayBuffer());
+    let sent = 0;
+    const piece = 64 * 1024;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent >= bytes.length) return controller.close();
+        const part = bytes.subarray(sent, sent + piece);
+        sent += part.length;
+        controller.enqueue(part);
+        options.onProgress?.(sent, total);
+      },
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      body: stream,
+      headers: { ...this.headers(), 'Content-Length': String(total) },
+      duplex: 'half',
+      ...(options.signal ? { signal: options.signal } : {}),
+    } as RequestInit);
+    if (res.status !== 201) throw await failure(res);
+    return (await res.json()) as Task;
+  }
+}

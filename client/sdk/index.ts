@@ -1,0 +1,53 @@
+// The TypeScript SDK for the hub, for browsers and Node (20+):
+//
+//   const hub = createHubClient({ url: 'http://127.0.0.1:8080', token });
+//   const task = await hub.upload(file, { name: 'talk.mp3', onProgress: (sent, total) => ... });
+//   for await (const frame of hub.frames(task.id)) console.log(frame);
+//   const live = await hub.live({ format: 's16le' }, { onFinal: (f) => console.log(f.text) });
+//
+// Errors are HubApiError, carrying the protocol's codes.
+import { HubHttp, type UploadOptions } from './http.ts';
+import { TaskWatcher, type WatchHandlers } from './watcher.ts';
+import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
+import type { WebSocketConstructor } from './connection.ts';
+import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
+
+export { HubApiError, CLOSE_CODES } from './errors.ts';
+export { applyFrame } from './apply.ts';
+export { LiveSession } from './live.ts';
+export type { LiveHandlers, LiveOptions } from './live.ts';
+export type { WatchHandlers } from './watcher.ts';
+export type * from '../protocol.ts';
+
+export interface HubClientOptions {
+  /** the hub's http(s) address */
+  url: string;
+  token?: string;
+  /** a WebSocket class, where the platform has none (Node 20 uses `ws` by itself) */
+  WebSocket?: WebSocketConstructor;
+  onConnection?: (connected: boolean) => void;
+}
+
+export function createHubClient(options: HubClientOptions) {
+  const http = new HubHttp(options);
+  let watcher: TaskWatcher | undefined;
+  const watching = () => (watcher ??= new TaskWatcher(options));
+  return {
+    upload: (body: Blob | Uint8Array, opts?: UploadOptions): Promise<Task> => http.upload(body, opts),
+    task: (id: string): Promise<Task> => http.task(id),
+    tasks: (query?: { status?: TaskStatus; limit?: number; before?: string }) => http.tasks(query),
+    transcript: (id: string, format?: TranscriptFormat): Promise<string> => http.transcript(id, format),
+    /** Cancels a running task, or deletes a finished one. */
+    cancel: (id: string) => http.cancelOrDelete(id),
+    /** Follows a task live: returns a function that stops following. */
+    watch: (id: string, handlers: WatchHandlers) => watching().watch(id, handlers),
+    /** The frames about a task, until it is finished. */
+    frames: (id: string) => watching().frames(id),
+    /** Starts a live session on /v1/stream. */
+    live: (opts: Omit<LiveOptions, 'url' | 'token' | 'WebSocket'> = {}, handlers?: LiveHandlers) =>
+      LiveSession.start({ ...opts, url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) }, handlers),
+    close: () => watcher?.close(),
+  };
+}
+
+export type HubClient = ReturnType<typeof createHubClient>;

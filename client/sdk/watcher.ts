@@ -1,0 +1,168 @@
+// Live task subscriptions over one `/v1/ws` socket that heals itself: when the
+// connection drops it reconnects (exponential backoff with jitter) and
+// resubscribes every task with `since` = the last seq it saw, so the hub
+// replays what was missed and no frame is lost; a gap in seq (a frame the
+// hub had to skip) triggers the same catch-up at once. Each watcher gets the
+// task kept up to date and every frame, in order.
+import type { Task, TaskEventFrame } from '../protocol.ts';
+import { applyFrame } from './apply.ts';
+import { HubApiError } from './errors.ts';
+import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
+
+export interface WatchHandlers {
+  /** the task as it is now (after each frame, or a whole snapshot) */
+  onTask?: (task: Task) => void;
+  onFrame?: (frame: TaskEventFrame) => void;
+  onError?: (error: HubApiError) => void;
+}
+
+interface Watch {
+  task: Task | undefined;
+  seq: number | undefined;
+  handlers: Set<WatchHandlers>;
+}
+
+export interface WatcherOptions {
+  url: string;
+  token?: string;
+  WebSocket?: WebSocketConstructor;
+  /** called on every (re)connection and disconnection */
+  onConnection?: (connected: boolean) => void;
+}
+
+export class TaskWatcher {
+  private socket: WebSocketLike | undefined;
+  private readonly watches = new Map<string, Watch>();
+  private attempt = 0;
+  private closed = false;
+  private connecting: Promise<void> | undefined;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  /** Follows a task until `stop()` is called. */
+  watch(id: string, handlers: WatchHandlers): () => void {
+    let watch = this.watches.get(id);
+    if (!watch) {
+      watch = { task: undefined, seq: undefined, handlers: new Set() };
+      this.watches.set(id, watch);
+      this.subscribe(id, watch);
+    } else if (watch.task) handlers.onTask?.(watch.task);
+    watch.handlers.add(handlers);
+    void this.connect();
+    return () => {
+      watch!.handlers.delete(handlers);
+      if (watch!.handlers.size === 0) {
+        this.watches.delete(id);
+        this.send({ type: 'unsubscribe', id });
+      }
+    };
+  }
+
+  /** The frames about a task as an async iterator; it ends when the task is finished. */
+  async *frames(id: string): AsyncGenerator<TaskEventFrame> {
+    const queue: TaskEventFrame[] = [];
+    let wake: (() => void) | undefined;
+    let failure: HubApiError | undefined;
+    let finished = false;
+    const stop = this.watch(id, {
+      onFrame: (f) => {
+        queue.push(f);
+        wake?.();
+      },
+      onTask: (t) => {
+        if (['completed', 'failed', 'cancelled', 'interrupted'].includes(t.status)) finished = true;
+        wake?.();
+      },
+      onError: (e) => {
+        failure = e;
+        wake?.();
+      },
+    });
+    try {
+      for (;;) {
+        while (queue.length) yield queue.shift()!;
+        if (failure) throw failure;
+        if (finished) return;
+        await new Promise<void>((r) => (wake = r));
+      }
+    } finally {
+      stop();
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retry);
+    this.socket?.close(1000);
+  }
+
+  private connect(): Promise<void> {
+    if (this.socket || this.closed) return Promise.resolve();
+    this.connecting ??= (async () => {
+      const WS = await webSocketClass(this.options.WebSocket);
+      const ws = new WS(socketUrl(this.options.url, '/v1/ws', this.options.token));
+      ws.binaryType = 'arraybuffer';
+      this.socket = ws;
+      ws.onopen = () => {
+        this.attempt = 0;
+        this.options.onConnection?.(true);
+        for (const [id, watch] of this.watches) this.subscribe(id, watch);
+      };
+      ws.onmessage = (e) => this.receive(decodeFrame(e.data));
+      ws.onerror = () => {};
+      ws.onclose = (e) => {
+        this.socket = undefined;
+        this.options.onConnection?.(false);
+        if (e.code === 4001) return this.failAll(new HubApiError('unauthorized', 'the token was refused', undefined, 4001));
+        if (this.closed) return;
+        this.retry = setTimeout(() => void this.connect(), backoff(++this.attempt));
+      };
+    })().finally(() => (this.connecting = undefined));
+    return this.connecting;
+  }
+
+  private subscribe(id: string, watch: Watch): void {
+    this.send({ type: 'subscribe', id, ...(watch.seq !== undefined ? { since: watch.seq } : {}) });
+  }
+
+  private send(message: object): void {
+    if (this.socket?.readyState === 1) this.socket.send(encodeMessage(message));
+  }
+
+  private receive(frame: Record<string, unknown> & { type: string }): void {
+    if (frame.type === 'error') {
+      const id = typeof frame.ref === 'string' ? frame.ref : undefined;
+      const error = new HubApiError(String(frame.code), String(frame.message));
+      // not_found answers a subscribe: it names the task in its message
+      for (const [taskId, watch] of this.watches) {
+        if (id === taskId || String(frame.message).includes(taskId)) watch.handlers.forEach((h) => h.onError?.(error));
+      }
+      return;
+    }
+    const id = frame.id as string | undefined;
+    const watch = id ? this.watches.get(id) : undefined;
+    if (!watch) return;
+    if (frame.type === 'task') {
+      watch.task = frame.task as Task;
+      watch.seq = frame.seq as number;
+      watch.handlers.forEach((h) => h.onTask?.(watch.task!));
+      return;
+    }
+    if (typeof frame.seq !== 'number') return;
+    const event = frame as unknown as TaskEventFrame;
+    if (watch.seq !== undefined && event.seq <= watch.seq) return; // already seen (a replay overlap)
+    if (watch.seq !== undefined && event.seq > watch.seq + 1) {
+      this.subscribe(id!, watch); // a gap: catch up from what we have
+      return;
+    }
+    watch.seq = event.seq;
+    if (watch.task) watch.task = applyFrame(watch.task, event);
+    watch.handlers.forEach((h) => h.onFrame?.(event));
+    if (watch.task) watch.handlers.forEach((h) => h.onTask?.(watch.task!));
+  }
+
+  private failAll(error: HubApiError): void {
+    for (const watch of this.watches.values()) watch.handlers.forEach((h) => h.onError?.(error));
+  }
+}

@@ -1,0 +1,109 @@
+// The SDK against a real hub: uploads with progress, live frames, reconnects
+// that lose nothing, live sessions that survive a dropped connection, and
+// errors that carry the protocol's codes.
+import t from 'tap';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { ALICE, fixture, startTestHub } from '../helpers/hub.ts';
+import { FIXTURES } from '../fixtures/make-fixtures.ts';
+import { createHubClient, HubApiError, type Task, type TaskEventFrame } from '../../client/sdk/index.ts';
+import { encodeForStream } from '../../client/stream-file.ts';
+import type { WebSocketConstructor } from '../../client/sdk/connection.ts';
+
+const { url } = await startTestHub(t);
+
+/** The `ws` WebSocket, remembering its instances so a test can cut them (stands for a network drop). */
+function droppableWebSocket() {
+  const sockets: WebSocket[] = [];
+  class Tracked extends WebSocket {
+    constructor(address: string) {
+      super(address);
+      sockets.push(this);
+    }
+  }
+  return { WebSocket: Tracked as unknown as WebSocketConstructor, drop: () => sockets.filter((s) => s.readyState === WebSocket.OPEN).forEach((s) => s.terminate()), sockets };
+}
+
+t.test('upload with byte progress, then every frame until it is done, and the transcript', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  t.teardown(() => hub.close());
+  const body = await fixture('long.wav');
+  const progress: number[] = [];
+  const task = await hub.upload(new Uint8Array(body), { name: 'long.wav', language: 'en', onProgress: (sent) => progress.push(sent) });
+  t.match(task, { status: 'queued', name: 'long.wav' });
+  t.ok(progress.length > 3, `${progress.length} progress events`);
+  t.same(progress, [...progress].sort((a, b) => a - b), 'increasing');
+  t.equal(progress.at(-1), body.length);
+  const frames: TaskEventFrame[] = [];
+  for await (const frame of hub.frames(task.id)) frames.push(frame);
+  t.match(frames.at(-1), { type: 'status', status: 'completed' });
+  const done = await hub.task(task.id);
+  t.ok(done.segments.length > 3);
+  t.match(await hub.transcript(task.id, 'srt'), /^1\n00:00:00,000 --> /);
+  const { tasks } = await hub.tasks({ limit: 1 });
+  t.equal(tasks[0]!.id, task.id);
+});
+
+t.test('the connection drops in the middle of a task: nothing is lost', async (t) => {
+  const net = droppableWebSocket();
+  const hub = createHubClient({ url, token: ALICE, WebSocket: net.WebSocket });
+  t.teardown(() => hub.close());
+  const task = await hub.upload(new Uint8Array(await fixture('long.wav')), { language: 'en' });
+  let latest: Task | undefined;
+  const seqs: number[] = [];
+  let dropped = false;
+  await new Promise<void>((resolve, reject) => {
+    hub.watch(task.id, {
+      onTask: (t) => {
+        latest = t;
+        if (t.status === 'completed') resolve();
+      },
+      onFrame: (f) => {
+        seqs.push(f.seq);
+        if (!dropped && f.type === 'segments') {
+          dropped = true;
+          net.drop();
+        }
+      },
+      onError: reject,
+    });
+  });
+  t.ok(dropped, 'the connection was cut mid-task');
+  t.ok(net.sockets.length >= 2, 'the SDK reconnected');
+  t.same(seqs, seqs.map((_, i) => seqs[0]! + i), 'every frame, once, in order');
+  const { updatedAt: _kept, ...kept } = latest!;
+  const { updatedAt: _real, ...real } = await hub.task(task.id);
+  t.same(kept, real, 'the task the SDK kept equals the hub’s (but for updatedAt, which frames do not carry)');
+});
+
+t.test('errors carry the protocol codes', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  t.teardown(() => hub.close());
+  const empty = await hub.upload(new Uint8Array(0)).catch((e: unknown) => e);
+  t.ok(empty instanceof HubApiError);
+  t.match(empty, { code: 'bad_request', status: 400 });
+  t.match(await hub.task('nope').catch((e: unknown) => e), { code: 'not_found', status: 404 });
+  const stranger = createHubClient({ url, token: 'wrong-token' });
+  t.match(await stranger.tasks().catch((e: unknown) => e), { code: 'unauthorized', status: 401 });
+  const live = await stranger.live().catch((e: unknown) => e);
+  t.match(live, { code: 'unauthorized', closeCode: 4001 });
+});
+
+t.test('a live session survives a dropped connection: it resumes and re-sends what the hub missed', async (t) => {
+  const net = droppableWebSocket();
+  const hub = createHubClient({ url, token: ALICE, WebSocket: net.WebSocket });
+  const audio = await encodeForStream(join(FIXTURES, 'long.wav'), 's16le');
+  const finals: string[] = [];
+  let reconnects = 0;
+  const live = await hub.live({ language: 'en' }, { onFinal: (f) => f.text && finals.push(f.text), onReconnecting: (r) => r && reconnects++ });
+  const frame = 3200; // 100 ms
+  for (let at = 0; at < audio.length; at += frame) {
+    live.send(audio.subarray(at, at + frame));
+    if (at === frame * 150) net.drop(); // 15 s in
+    await new Promise((r) => setTimeout(r, 8)); // about 12x real time
+  }
+  const seconds = await live.close();
+  t.equal(reconnects, 1);
+  t.ok(Math.abs(seconds - audio.length / 32_000) < 0.25, `the hub got ${seconds.toFixed(2)} s of ${(audio.length / 32_000).toFixed(2)} s`);
+  t.ok(finals.length >= 15, `${finals.length} finals over the whole recording`);
+});
