@@ -26,9 +26,8 @@ export class LoopMonitor {
   }
 
   private sample(): void {
-    const ms = (ns: number) => Math.round((ns / 1e6) * 100) / 100;
     // The histogram counts the 10 ms sampling interval itself: subtract it.
-    const lag = (ns: number) => Math.max(0, ms(ns) - 10);
+    const lag = (ns: number) => Math.max(0, Math.round((ns / 1e6 - 10) * 100) / 100);
     this.last = { p50Ms: lag(this.histogram.percentile(50)), p99Ms: lag(this.histogram.percentile(99)), maxMs: lag(this.histogram.max) };
     this.histogram.reset();
   }

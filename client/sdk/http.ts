@@ -45,6 +45,11 @@ export class HubHttp {
     return res;
   }
 
+  /** Who the token belongs to (never throws for a bad token: `authenticated` is false). */
+  async me(): Promise<{ authenticated: boolean; userId?: string; admin?: boolean; open: boolean }> {
+    return (await this.request('GET', '/v1/me')).json() as Promise<{ authenticated: boolean; userId?: string; admin?: boolean; open: boolean }>;
+  }
+
   async task(id: string): Promise<Task> {
     return (await this.request('GET', `/v1/tasks/${encodeURIComponent(id)}`)).json() as Promise<Task>;
   }

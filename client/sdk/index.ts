@@ -10,6 +10,7 @@ import { HubHttp, type UploadOptions } from './http.ts';
 import { TaskWatcher, type WatchHandlers } from './watcher.ts';
 import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
 import type { WebSocketConstructor } from './connection.ts';
+import { AdminConnection, type AdminHandlers } from './admin.ts';
 import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
 
 export { HubApiError, CLOSE_CODES } from './errors.ts';
@@ -17,6 +18,7 @@ export { applyFrame } from './apply.ts';
 export { LiveSession } from './live.ts';
 export type { LiveHandlers, LiveOptions } from './live.ts';
 export type { WatchHandlers } from './watcher.ts';
+export type { ActorInfo, AdminHandlers } from './admin.ts';
 export type * from '../protocol.ts';
 
 export interface HubClientOptions {
@@ -33,6 +35,8 @@ export function createHubClient(options: HubClientOptions) {
   let watcher: TaskWatcher | undefined;
   const watching = () => (watcher ??= new TaskWatcher(options));
   return {
+    /** Who the token belongs to: `{ authenticated, userId, admin }`. */
+    me: () => http.me(),
     upload: (body: Blob | Uint8Array, opts?: UploadOptions): Promise<Task> => http.upload(body, opts),
     task: (id: string): Promise<Task> => http.task(id),
     tasks: (query?: { status?: TaskStatus; limit?: number; before?: string }) => http.tasks(query),
@@ -46,6 +50,9 @@ export function createHubClient(options: HubClientOptions) {
     /** Starts a live session on /v1/stream. */
     live: (opts: Omit<LiveOptions, 'url' | 'token' | 'WebSocket'> = {}, handlers?: LiveHandlers) =>
       LiveSession.start({ ...opts, url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) }, handlers),
+    /** Watches every actor (admin tokens only). */
+    admin: (handlers: AdminHandlers) =>
+      new AdminConnection({ url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) }, handlers),
     close: () => watcher?.close(),
   };
 }

@@ -6,7 +6,7 @@ import { HubError } from '../../actors/hub-error.ts';
 import { isTransient } from '../../actors/persistence.ts';
 
 const STATUS_TEXT: Record<number, string> = {
-  200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+  200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
   404: 'Not Found', 405: 'Method Not Allowed', 413: 'Payload Too Large', 415: 'Unsupported Media Type',
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage',
 };
@@ -58,7 +58,7 @@ export class Reply {
     this.res.cork(() => {
       this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
       for (const [k, v] of [...CORS_HEADERS, ...headers]) this.res.writeHeader(k, v);
-      if (status === 204) this.res.endWithoutBody(0, closeConnection);
+      if (status === 204 || status === 304) this.res.endWithoutBody(0, closeConnection);
       else this.res.end(body, closeConnection);
     });
   }

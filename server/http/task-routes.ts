@@ -156,6 +156,16 @@ export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
     }),
   );
 
+  // Who the token belongs to. Answers 200 even without one, so that a client
+  // can check a token without an error (browsers log every 401).
+  app.get(
+    '/v1/me',
+    handle(0, async (reply, request) => {
+      const c = request.caller;
+      reply.json(200, c ? { authenticated: true, userId: c.userId, admin: c.admin, open: ctx.auth.open } : { authenticated: false, open: false });
+    }),
+  );
+
   app.get(
     '/v1/tasks',
     handle(0, async (reply, request) => {

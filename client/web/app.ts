@@ -1,0 +1,341 @@
+// The web client: sign in with a token, upload recordings and watch them
+// transcribe, talk into the microphone, and (admins) watch the hub's actors.
+// Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
+// views are small functions that render into #main.
+import { createHubClient, HubApiError, type HubClient, type Task, type LiveSession } from '../sdk/index.ts';
+import { captureMicrophone, type Microphone } from '../sdk/microphone.ts';
+import type { ActorInfo } from '../sdk/admin.ts';
+import { bytes, clock, h, sparkline } from './dom.ts';
+
+const FINISHED = ['completed', 'failed', 'cancelled', 'interrupted'];
+const LANGUAGES = ['', 'en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'ja', 'zh'];
+
+const main = document.getElementById('main')!;
+const nav = document.getElementById('nav')!;
+const connection = document.getElementById('connection')!;
+let token = localStorage.getItem('hub-token') ?? '';
+let hub: HubClient;
+const cleanup: (() => void)[] = [];
+
+function connect(): void {
+  hub?.close();
+  hub = createHubClient({
+    url: location.origin,
+    ...(token ? { token } : {}),
+    onConnection: (up) => {
+      connection.textContent = up ? 'live' : 'reconnecting…';
+      connection.className = up ? 'pill ok' : 'pill warn';
+    },
+  });
+}
+
+function toast(message: string): void {
+  const el = h('div', { class: 'toast', role: 'alert' }, message);
+  document.body.append(el);
+  setTimeout(() => el.remove(), 5000);
+}
+
+/** Is the token good? (Open hubs accept none.) Shows the admin link to admins. */
+async function signedIn(): Promise<boolean> {
+  const me = await hub.me();
+  document.getElementById('admin-link')!.hidden = !me.admin;
+  document.getElementById('signout')!.hidden = me.open;
+  return me.authenticated;
+}
+
+// ---- sign in ---------------------------------------------------------------
+
+function signInView(message = ''): void {
+  nav.hidden = true;
+  const input = h('input', { type: 'password', id: 'token', autocomplete: 'current-password', required: true, 'aria-label': 'API token' });
+  const form = h(
+    'form',
+    { class: 'card narrow', onsubmit: (e: Event) => (e.preventDefault(), void signIn(input.value.trim())) },
+    h('h1', {}, 'Sign in'),
+    h('p', { class: 'muted' }, 'Paste the token your hub administrator gave you.'),
+    h('label', { for: 'token' }, 'Token'),
+    input,
+    message ? h('p', { class: 'error', role: 'alert' }, message) : null,
+    h('button', { class: 'primary', type: 'submit' }, 'Sign in'),
+  );
+  main.replaceChildren(form);
+  input.focus();
+}
+
+async function signIn(value: string): Promise<void> {
+  token = value;
+  connect();
+  if (await signedIn()) {
+    localStorage.setItem('hub-token', token);
+    location.hash = '#/';
+    route();
+  } else signInView('That token was refused.');
+}
+
+// ---- tasks: upload and list -------------------------------------------------
+
+function tasksView(): void {
+  const file = h('input', { type: 'file', id: 'file', accept: 'audio/*,video/*', class: 'visually-hidden' });
+  const language = h('select', { id: 'language', 'aria-label': 'Language' }, ...LANGUAGES.map((l) => h('option', { value: l }, l || 'detect')));
+  const uploadBar = h('progress', { id: 'upload-progress', max: 1, value: 0, 'aria-label': 'Upload progress', hidden: true });
+  const uploadText = h('p', { class: 'muted', role: 'status', id: 'upload-status' });
+  const drop = h(
+    'label',
+    { class: 'drop', for: 'file', id: 'drop' },
+    h('strong', {}, 'Drop a recording here'),
+    h('span', { class: 'muted' }, 'or click to choose one — any audio or video file'),
+  );
+  const list = h('ul', { class: 'tasks', id: 'tasks', 'aria-label': 'Your tasks' });
+  const rows = new Map<string, HTMLLIElement>();
+
+  const renderRow = (t: Task) => {
+    const row = h(
+      'li',
+      {},
+      h(
+        'a',
+        { href: `#/task/${t.id}` },
+        h('span', { class: 'name' }, t.name ?? `${t.kind === 'stream' ? 'Live session' : 'Recording'} ${t.id.slice(0, 8)}`),
+        h('span', { class: `status ${t.status}` }, t.status === 'transcribing' && t.kind === 'file' ? `${t.progress.pct}%` : t.status),
+      ),
+      t.status === 'transcribing' && t.kind === 'file' ? h('progress', { max: 100, value: t.progress.pct, 'aria-label': `Progress of ${t.name ?? t.id}` }) : null,
+    );
+    const old = rows.get(t.id);
+    if (old) old.replaceWith(row);
+    else list.prepend(row);
+    rows.set(t.id, row);
+  };
+  const follow = (t: Task) => {
+    renderRow(t);
+    if (!FINISHED.includes(t.status)) cleanup.push(hub.watch(t.id, { onTask: renderRow }));
+  };
+
+  const upload = async (f: File) => {
+    uploadBar.hidden = false;
+    uploadText.textContent = `Uploading ${f.name} (${bytes(f.size)})…`;
+    try {
+      const task = await hub.upload(f, {
+        name: f.name,
+        ...(language.value ? { language: language.value } : {}),
+        onProgress: (sent, total) => (uploadBar.value = total ? sent / total : 0),
+      });
+      uploadText.textContent = `${f.name} is in the queue.`;
+      follow(task);
+    } catch (error) {
+      uploadText.textContent = '';
+      toast(error instanceof HubApiError ? error.message : 'The upload failed.');
+    } finally {
+      uploadBar.hidden = true;
+      uploadBar.value = 0;
+    }
+  };
+  file.addEventListener('change', () => file.files?.[0] && void upload(file.files[0]));
+  drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (e) => {
+    e.preventDefault();
+    drop.classList.remove('over');
+    const f = (e as DragEvent).dataTransfer?.files[0];
+    if (f) void upload(f);
+  });
+
+  main.replaceChildren(
+    h('section', { class: 'card', 'aria-labelledby': 'upload-h' }, h('h1', { id: 'upload-h' }, 'Transcribe a recording'), drop, file, h('div', { class: 'row' }, h('label', { for: 'language' }, 'Language'), language), uploadBar, uploadText),
+    h('section', { class: 'card', 'aria-labelledby': 'tasks-h' }, h('h2', { id: 'tasks-h' }, 'Your tasks'), list),
+  );
+  void hub.tasks({ limit: 50 }).then(({ tasks }) => {
+    tasks.reverse().forEach(follow);
+    if (!tasks.length) list.append(h('li', { class: 'muted' }, 'Nothing yet: upload a recording above.'));
+  });
+}
+
+// ---- one task: the transcript ------------------------------------------------
+
+function taskView(id: string): void {
+  const title = h('h1', {}, 'Transcript');
+  const status = h('span', { class: 'status', id: 'task-status' });
+  const bar = h('progress', { max: 100, value: 0, 'aria-label': 'Transcription progress', id: 'task-progress' });
+  const error = h('p', { class: 'error', role: 'alert' });
+  const segments = h('ol', { class: 'segments', id: 'segments', 'aria-live': 'polite' });
+  const note = h('p', { class: 'muted' });
+  const downloads = h('div', { class: 'row' }, ...['txt', 'srt', 'vtt', 'json'].map((f) => h('a', { class: 'button', href: `/v1/tasks/${id}/transcript?format=${f}${token ? `&token=${encodeURIComponent(token)}` : ''}`, download: '' }, f.toUpperCase())));
+  let current: Task | undefined;
+  const copy = h('button', { type: 'button', onclick: () => current && void navigator.clipboard.writeText(current.segments.map((s) => s.text).join(' ')).then(() => toast('Copied.')) }, 'Copy text');
+  const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel' }, 'Cancel');
+  cancel.addEventListener('click', async () => {
+    if (!current) return;
+    const finished = FINISHED.includes(current.status);
+    if (finished && !confirm('Delete this task and its audio?')) return;
+    await hub.cancel(id).catch((e: Error) => toast(e.message));
+    if (finished) location.hash = '#/';
+  });
+
+  const render = (t: Task) => {
+    current = t;
+    title.textContent = t.name ?? (t.kind === 'stream' ? 'Live session' : 'Recording');
+    status.textContent = t.status;
+    status.className = `status ${t.status}`;
+    bar.value = t.status === 'completed' ? 100 : t.progress.pct;
+    bar.hidden = t.kind === 'stream';
+    error.textContent = t.error ? `${t.error.code}: ${t.error.message}` : '';
+    note.textContent = t.model?.startsWith('synthetic') ? 'This hub runs a synthetic test model: the text is a fixed script, not your audio.' : '';
+    cancel.textContent = FINISHED.includes(t.status) ? 'Delete' : 'Cancel';
+    segments.replaceChildren(...t.segments.map((s) => h('li', {}, h('time', {}, clock(s.start)), h('span', {}, s.text))));
+  };
+  main.replaceChildren(
+    h('section', { class: 'card' }, h('div', { class: 'row spread' }, title, status), bar, error, note, h('div', { class: 'row' }, copy, downloads, cancel), segments),
+  );
+  hub.task(id).then(render, () => (main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Not found'), h('p', {}, 'This task does not exist, or is not yours.'))), undefined));
+  cleanup.push(hub.watch(id, { onTask: render }));
+}
+
+// ---- live: the microphone ----------------------------------------------------
+
+function liveView(): void {
+  const start = h('button', { type: 'button', class: 'primary', id: 'start' }, 'Start');
+  const finalize = h('button', { type: 'button', id: 'finalize', disabled: true }, 'Finalize');
+  const stop = h('button', { type: 'button', id: 'stop', disabled: true }, 'Stop');
+  const language = h('select', { id: 'live-language', 'aria-label': 'Language' }, ...LANGUAGES.map((l) => h('option', { value: l }, l || 'detect')));
+  const meter = h('meter', { id: 'level', min: 0, max: 1, value: 0, 'aria-label': 'Microphone level' });
+  const state = h('p', { class: 'muted', role: 'status', id: 'live-status' }, 'Press Start and speak.');
+  const transcript = h('div', { class: 'live-text', id: 'live-text', 'aria-live': 'polite' });
+  const pieces = new Map<string, HTMLSpanElement>();
+  let session: LiveSession | undefined;
+  let mic: Microphone | undefined;
+
+  const show = (segId: string, text: string, final: boolean) => {
+    let el = pieces.get(segId);
+    if (!el) {
+      el = h('span', {});
+      pieces.set(segId, el);
+      transcript.append(el, ' ');
+    }
+    el.textContent = text;
+    el.className = final ? 'final' : 'partial';
+  };
+  const end = async () => {
+    stop.disabled = finalize.disabled = true;
+    await mic?.stop();
+    mic = undefined;
+    const seconds = await session?.close().catch(() => NaN);
+    state.textContent = Number.isFinite(seconds) ? `Done: ${seconds!.toFixed(1)} s of audio.` : 'Stopped.';
+    if (session?.id) state.append(' ', h('a', { href: `#/task/${session.id}` }, 'Open the transcript'));
+    session = undefined;
+    start.disabled = false;
+    meter.value = 0;
+  };
+  start.addEventListener('click', async () => {
+    start.disabled = true;
+    state.textContent = 'Connecting…';
+    try {
+      session = await hub.live(language.value ? { language: language.value } : {}, {
+        onPartial: (f) => show(f.segId, f.text, false),
+        onFinal: (f) => (f.text ? show(f.segId, f.text, true) : pieces.get(f.segId)?.remove()),
+        onLag: (f) => (state.textContent = `The hub is ${f.seconds.toFixed(0)} s behind.`),
+        onReconnecting: (r) => (state.textContent = r ? 'Connection lost: reconnecting…' : 'Listening.'),
+        onError: (e) => toast(e.message),
+      });
+      mic = await captureMicrophone((pcm, level) => {
+        session?.send(pcm);
+        meter.value = Math.min(1, level * 4);
+      });
+      state.textContent = 'Listening.';
+      stop.disabled = finalize.disabled = false;
+    } catch (error) {
+      toast(error instanceof Error ? error.message : 'Could not start.');
+      await end();
+    }
+  });
+  finalize.addEventListener('click', () => session?.finalize());
+  stop.addEventListener('click', () => void end());
+  cleanup.push(() => void end());
+  main.replaceChildren(
+    h('section', { class: 'card' }, h('h1', {}, 'Live transcription'), h('div', { class: 'row' }, start, finalize, stop, h('label', { for: 'live-language' }, 'Language'), language), h('div', { class: 'row' }, h('span', { class: 'muted' }, 'Level'), meter), state, transcript),
+  );
+}
+
+// ---- admin: the hub's actors -----------------------------------------------
+
+function adminView(): void {
+  const table = h('tbody', { id: 'actors' });
+  const charts = h('div', { class: 'charts' });
+  const detail = h('pre', { class: 'snapshot', id: 'snapshot', 'aria-live': 'polite' });
+  const history: { live: number[]; batch: number[]; busy: number[]; lag: number[] } = { live: [], batch: [], busy: [], lag: [] };
+  const conn = hub.admin({
+    onActors: (actors) => renderActors(actors),
+    onStats: (s) => renderStats(s),
+    onError: (e) => main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Admins only'), h('p', {}, e.message))),
+  });
+  cleanup.push(() => conn.close());
+
+  const renderActors = (actors: Map<string, ActorInfo>) => {
+    const order = ['worker', 'scheduler', 'persistence', 'stream', 'task'];
+    const list = [...actors.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.id.localeCompare(b.id));
+    table.replaceChildren(
+      ...list.map((a) => {
+        const progress = a.progress as { pct: number } | undefined;
+        const canCancel = a.kind === 'task' || a.kind === 'stream';
+        return h(
+          'tr',
+          { 'data-kind': a.kind, 'data-id': a.id },
+          h('td', {}, a.kind),
+          h('td', { class: 'mono' }, a.id.length > 14 ? `${a.id.slice(0, 8)}…` : a.id),
+          h('td', { class: `state ${a.state}` }, String(a.state)),
+          h('td', {}, String(a.userId ?? '')),
+          h('td', {}, progress ? `${progress.pct}%` : a.kind === 'worker' && a.job ? `chunk of ${String((a.job as { taskId?: string }).taskId ?? '').slice(0, 8)}` : ''),
+          h(
+            'td',
+            {},
+            h('button', { type: 'button', onclick: () => void conn.inspect(a.id).then((s) => (detail.textContent = JSON.stringify(s, null, 2))).catch((e: Error) => toast(e.message)) }, 'Inspect'),
+            canCancel ? h('button', { type: 'button', class: 'danger', onclick: () => void conn.cancel(a.id).catch((e: Error) => toast(e.message)) }, 'Cancel') : null,
+          ),
+        );
+      }),
+    );
+  };
+  const renderStats = (s: Record<string, unknown>) => {
+    const queue = s.queue as { live: number; batch: number };
+    const workers = s.workers as { size: number; busy: number };
+    const loop = s.eventLoop as { p99Ms: number };
+    const memory = s.memory as { rssMb: number };
+    for (const [k, v] of [['live', queue.live], ['batch', queue.batch], ['busy', workers.busy], ['lag', loop.p99Ms]] as const) {
+      history[k].push(v);
+      if (history[k].length > 60) history[k].shift();
+    }
+    charts.replaceChildren(
+      h('figure', {}, sparkline(history.busy, workers.size, 'busy workers'), h('figcaption', {}, `workers busy ${workers.busy}/${workers.size}`)),
+      h('figure', {}, sparkline(history.live, Math.max(1, ...history.live), 'live queue'), h('figcaption', {}, `live queue ${queue.live}`)),
+      h('figure', {}, sparkline(history.batch, Math.max(1, ...history.batch), 'batch queue'), h('figcaption', {}, `batch queue ${queue.batch}`)),
+      h('figure', {}, sparkline(history.lag, Math.max(10, ...history.lag), 'event loop lag'), h('figcaption', {}, `loop p99 ${loop.p99Ms.toFixed(1)} ms · ${memory.rssMb.toFixed(0)} MB`)),
+    );
+  };
+  main.replaceChildren(
+    h('section', { class: 'card' }, h('h1', {}, 'Hub'), charts),
+    h('section', { class: 'card' }, h('h2', {}, 'Actors'), h('div', { class: 'scroll' }, h('table', { class: 'actors' }, h('thead', {}, h('tr', {}, ...['Kind', 'Id', 'State', 'User', 'Work', ''].map((c) => h('th', { scope: 'col' }, c)))), table)), detail),
+  );
+}
+
+// ---- routing -----------------------------------------------------------------
+
+async function route(): Promise<void> {
+  for (const undo of cleanup.splice(0)) undo();
+  if (!(await signedIn().catch(() => false))) return signInView();
+  nav.hidden = false;
+  const path = location.hash.replace(/^#/, '') || '/';
+  for (const a of nav.querySelectorAll('a')) a.toggleAttribute('aria-current', a.getAttribute('href') === `#${path}`);
+  const task = /^\/task\/(.+)$/.exec(path);
+  if (task) taskView(decodeURIComponent(task[1]!));
+  else if (path === '/live') liveView();
+  else if (path === '/admin') adminView();
+  else tasksView();
+}
+
+document.getElementById('signout')!.addEventListener('click', () => {
+  localStorage.removeItem('hub-token');
+  token = '';
+  connect();
+  signInView();
+});
+window.addEventListener('hashchange', () => void route());
+connect();
+void route();

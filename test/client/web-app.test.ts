@@ -1,0 +1,113 @@
+// The web app in a real browser (Debian's Chromium, driven by playwright-core)
+// against a real hub: sign in, upload to a finished transcript, the
+// microphone (Chromium's fake capture device playing espeak speech), and the
+// admin page following a task. Screenshots of each page go to test/artifacts.
+// No page may log a console error.
+import t, { type Test } from 'tap';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { ADMIN, ALICE, fixture, startTestHub, upload } from '../helpers/hub.ts';
+import { FIXTURES } from '../fixtures/make-fixtures.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = new URL('../artifacts/', import.meta.url).pathname;
+
+if (!existsSync(CHROMIUM)) {
+  t.comment('Chromium is not installed (apt-get install chromium): browser tests skipped');
+  t.pass('skipped');
+} else {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const { url } = await startTestHub(t);
+  const browser: Browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-audio-capture=${join(FIXTURES, 'long.wav')}`,
+    ],
+  });
+  t.teardown(() => browser.close());
+
+  /** A fresh browser context on the app; `done()` asserts no console error happened, then closes it. */
+  async function open(t: Test, token?: string, viewport = { width: 1100, height: 800 }): Promise<{ page: Page; done: () => Promise<void> }> {
+    const context = await browser.newContext({ viewport, permissions: ['microphone', 'clipboard-read', 'clipboard-write'] });
+    if (token) await context.addInitScript((value) => localStorage.setItem('hub-token', value), token);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => void (m.type() === 'error' && problems.push(m.text())));
+    page.on('pageerror', (e) => void problems.push(e.message));
+    await page.goto(url);
+    return {
+      page,
+      done: async () => {
+        t.same(problems, [], 'no console errors');
+        await context.close();
+      },
+    };
+  }
+
+  t.test('sign in, upload, and watch the transcript arrive', async (t) => {
+    const { page, done } = await open(t);
+    await page.getByLabel('Token').fill('not-a-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That token was refused.').waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'sign-in.png') });
+    await page.getByLabel('Token').fill(ALICE);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Transcribe a recording' }).waitFor();
+
+    await page.setInputFiles('#file', join(FIXTURES, 'long.wav'));
+    const row = page.locator('#tasks li', { hasText: 'long.wav' });
+    await row.waitFor();
+    await row.locator('a').click();
+    await page.locator('#task-status', { hasText: 'completed' }).waitFor({ timeout: 60_000 });
+    const segments = await page.locator('#segments li').count();
+    t.ok(segments >= 4, `${segments} segments on the page`);
+    t.match(await page.locator('#segments li').first().innerText(), /00:00\s+The quick brown fox/);
+    for (const format of ['TXT', 'SRT', 'VTT', 'JSON']) t.match(await page.getByRole('link', { name: format }).getAttribute('href'), new RegExp(`format=${format.toLowerCase()}`));
+    await page.screenshot({ path: join(ARTIFACTS, 'transcript.png'), fullPage: true });
+    await page.goto(`${url}/#/`);
+    await page.locator('#tasks li', { hasText: 'completed' }).first().waitFor();
+    await page.screenshot({ path: join(ARTIFACTS, 'tasks.png'), fullPage: true });
+    await done();
+  });
+
+  t.test('the microphone: partials while speaking, finals after', async (t) => {
+    const { page, done } = await open(t, ALICE);
+    await page.goto(`${url}/#/live`);
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.locator('#live-text .final').first().waitFor({ timeout: 30_000 });
+    t.ok((await page.locator('#live-text .final').count()) >= 1, 'final text on the page');
+    t.ok(Number(await page.locator('#level').getAttribute('value')) >= 0, 'the level meter moves');
+    await page.screenshot({ path: join(ARTIFACTS, 'live.png'), fullPage: true });
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('#live-status', { hasText: 'Done' }).waitFor({ timeout: 30_000 });
+    await done();
+  });
+
+  t.test('the admin page follows a task changing state', async (t) => {
+    const { page, done } = await open(t, ADMIN);
+    await page.goto(`${url}/#/admin`);
+    await page.locator('#actors tr[data-kind="worker"]').first().waitFor();
+    const res = await upload(url, ALICE, await fixture('long.wav'), '?language=en');
+    const { id } = (await res.json()) as { id: string };
+    const row = page.locator(`#actors tr[data-id="${id}"]`);
+    await row.waitFor();
+    await page.locator(`#actors tr[data-id="${id}"] td.state`, { hasText: 'transcribing' }).waitFor({ timeout: 30_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'admin.png'), fullPage: true });
+    await row.getByRole('button', { name: 'Inspect' }).click();
+    await page.locator('#snapshot', { hasText: '"status"' }).waitFor();
+    await row.waitFor({ state: 'detached', timeout: 60_000 });
+    t.pass('the row went away when the task finished');
+    await done();
+  });
+
+  t.test('on a phone-sized screen', async (t) => {
+    const { page, done } = await open(t, ALICE, { width: 390, height: 844 });
+    await page.getByRole('heading', { name: 'Transcribe a recording' }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    t.ok(overflow <= 0, 'nothing wider than the screen');
+    await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+    await done();
+  });
+}
