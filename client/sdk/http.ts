@@ -26,6 +26,17 @@ async function failure(res: Response): Promise<HubApiError> {
   }
 }
 
+/** fetch, with "cannot connect" as a HubApiError like every other failure. */
+async function reach(url: string, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw new HubApiError('aborted', 'the request was aborted');
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new HubApiError('network', `the hub at ${new URL(url).origin} is not reachable (${cause?.code ?? cause?.message ?? (error as Error).message})`);
+  }
+}
+
 export class HubHttp {
   constructor(private readonly options: HttpOptions) {}
 
@@ -40,7 +51,7 @@ export class HubHttp {
   }
 
   private async request(method: string, path: string, query?: Record<string, string | number | undefined>): Promise<Response> {
-    const res = await fetch(this.path(path, query), { method, headers: this.headers() });
+    const res = await reach(this.path(path, query), { method, headers: this.headers() });
     if (!res.ok) throw await failure(res);
     return res;
   }
@@ -114,7 +125,7 @@ export class HubHttp {
         options.onProgress?.(sent, total);
       },
     });
-    const res = await fetch(url, {
+    const res = await reach(url, {
       method: 'POST',
       body: stream,
       headers: { ...this.headers(), 'Content-Length': String(total) },

@@ -1,0 +1,185 @@
+// The hub's command line, on the SDK:
+//   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
+//   hub stream <file|-> [--language xx]        (- reads s16le 16 kHz mono from stdin)
+//   hub tasks [--status s] [--limit n]
+//   hub admin watch
+// Options everywhere: --url (or HUB_URL, default http://127.0.0.1:8080), --token (or HUB_TOKEN).
+// Exit codes: 0 done; 1 the task failed or was cancelled; 2 bad usage; 3 the hub
+// refused or could not be reached (the error code is printed).
+import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
+import { encodeForStream } from '../stream-file.ts';
+import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
+
+const USAGE = `usage:
+  hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
+  hub stream <file|-> [--language xx]
+  hub tasks [--status completed|failed|...] [--limit n]
+  hub admin watch
+options: --url URL (HUB_URL), --token TOKEN (HUB_TOKEN)`;
+
+const EXIT = { ok: 0, failed: 1, usage: 2, hub: 3 } as const;
+
+class UsageError extends Error {}
+
+const err = (line: string) => process.stderr.write(`${line}\n`);
+const tty = process.stderr.isTTY;
+
+function bar(label: string, fraction: number): void {
+  if (!tty) return;
+  const width = 30;
+  const filled = Math.round(Math.max(0, Math.min(1, fraction)) * width);
+  process.stderr.write(`\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}%`);
+  if (fraction >= 1) process.stderr.write('\n');
+}
+
+async function readInput(file: string): Promise<Buffer> {
+  return readFile(file).catch((e: NodeJS.ErrnoException) => {
+    throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
+  });
+}
+
+async function transcribe(hub: HubClient, file: string, opts: { format: TranscriptFormat; follow: boolean; language?: string }): Promise<number> {
+  const body = await readInput(file);
+  const task = await hub.upload(new Uint8Array(body), {
+    name: basename(file),
+    ...(opts.language ? { language: opts.language } : {}),
+    onProgress: (sent, total) => bar('upload    ', total ? sent / total : 1),
+  });
+  let last: Task = task;
+  await new Promise<void>((resolve, reject) => {
+    hub.watch(task.id, {
+      onFrame: (f) => {
+        if (f.type === 'progress' && f.total) bar('transcribe', f.done / f.total);
+        if (f.type === 'segments' && opts.follow) {
+          for (const s of f.segments) process.stdout.write(`[${s.start.toFixed(2)} → ${s.end.toFixed(2)}] ${s.text}\n`);
+        }
+      },
+      onTask: (t) => {
+        last = t;
+        if (['completed', 'failed', 'cancelled', 'interrupted'].includes(t.status)) resolve();
+      },
+      onError: reject,
+    });
+  });
+  hub.close();
+  if (last.status !== 'completed') {
+    err(`task ${last.id} ${last.status}${last.error ? `: ${last.error.code}: ${last.error.message}` : ''}`);
+    return EXIT.failed;
+  }
+  if (!opts.follow) process.stdout.write(await hub.transcript(task.id, opts.format));
+  err(`task ${task.id} completed`);
+  return EXIT.ok;
+}
+
+async function stream(hub: HubClient, source: string, language?: string): Promise<number> {
+  const partial = (text: string) => tty && process.stderr.write(`\r\x1b[2K… ${text.slice(-100)}`);
+  const session = await hub.live(language ? { language } : {}, {
+    onPartial: (f) => partial(f.text),
+    onFinal: (f) => {
+      if (tty) process.stderr.write('\r\x1b[2K');
+      if (f.text) process.stdout.write(`[${f.start.toFixed(2)} → ${f.end.toFixed(2)}] ${f.text}\n`);
+    },
+    onLag: (f) => err(`(the hub is ${f.seconds} s behind)`),
+    onReconnecting: (r) => err(r ? '(connection lost, reconnecting)' : '(reconnected)'),
+  });
+  err(`session ${session.id}`);
+  if (source === '-') {
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) session.send(new Uint8Array(chunk));
+  } else {
+    await readInput(source);
+    const audio = await encodeForStream(source, 's16le');
+    const frame = 3200; // 100 ms
+    const start = performance.now();
+    for (let at = 0; at < audio.length; at += frame) {
+      const wait = start + at / 32 - performance.now(); // real time: 32 bytes per ms
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      session.send(audio.subarray(at, at + frame));
+    }
+  }
+  const seconds = await session.close();
+  err(`closed after ${seconds.toFixed(1)} s of audio; transcript: task ${session.id}`);
+  return EXIT.ok;
+}
+
+async function tasks(hub: HubClient, status?: string, limit?: string): Promise<number> {
+  const { tasks } = await hub.tasks({ ...(status ? { status: status as Task['status'] } : {}), limit: Number(limit ?? 20) });
+  for (const t of tasks) {
+    const progress = t.status === 'transcribing' && t.kind === 'file' ? `${t.progress.pct}%` : '';
+    process.stdout.write(`${t.id}  ${t.createdAt.slice(0, 19).replace('T', ' ')}  ${t.kind.padEnd(6)} ${t.status.padEnd(12)} ${progress.padStart(6)}  ${t.name ?? ''}\n`);
+  }
+  return EXIT.ok;
+}
+
+async function adminWatch(hub: HubClient): Promise<number> {
+  let stats: Record<string, unknown> = {};
+  let failure: HubApiError | undefined;
+  const conn = hub.admin({ onStats: (s) => (stats = s), onError: (e) => (failure = e) });
+  for (;;) {
+    if (failure) throw failure;
+    const rows = [...conn.actors.values()].map((a) => {
+      const progress = (a.progress as { pct?: number } | undefined)?.pct;
+      const detail = progress !== undefined ? `${progress}%` : a.job ? `job ${String((a.job as { taskId?: string }).taskId ?? '').slice(0, 8)}` : '';
+      return `${a.kind.padEnd(12)} ${a.id.slice(0, 36).padEnd(37)} ${String(a.state).padEnd(20)} ${String(a.userId ?? '').padEnd(10)} ${detail}`;
+    });
+    const queue = stats.queue as { live?: number; batch?: number } | undefined;
+    const loop = stats.eventLoop as { p99Ms?: number } | undefined;
+    const header = `queue live ${queue?.live ?? '-'} batch ${queue?.batch ?? '-'}   loop p99 ${loop?.p99Ms ?? '-'} ms   ${new Date().toLocaleTimeString()}`;
+    process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${header}\n${'KIND'.padEnd(12)} ${'ID'.padEnd(37)} ${'STATE'.padEnd(20)} ${'USER'.padEnd(10)} WORK\n${rows.join('\n')}\n`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function main(): Promise<number> {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: {
+      url: { type: 'string', default: process.env.HUB_URL ?? 'http://127.0.0.1:8080' },
+      token: { type: 'string', default: process.env.HUB_TOKEN },
+      format: { type: 'string', default: 'txt' },
+      follow: { type: 'boolean', default: false },
+      language: { type: 'string' },
+      status: { type: 'string' },
+      limit: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, arg] = positionals;
+  if (values.help || !command) throw new UsageError(USAGE);
+  const hub = createHubClient({ url: values.url!, ...(values.token ? { token: values.token } : {}) });
+  const language = values.language;
+  switch (command) {
+    case 'transcribe':
+      if (!arg) throw new UsageError('transcribe needs a file');
+      if (!TRANSCRIPT_FORMATS.includes(values.format as TranscriptFormat)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
+      return transcribe(hub, arg, { format: values.format as TranscriptFormat, follow: values.follow!, ...(language ? { language } : {}) });
+    case 'stream':
+      if (!arg) throw new UsageError('stream needs a file, or - for s16le 16 kHz mono on stdin');
+      return stream(hub, arg, language);
+    case 'tasks':
+      return tasks(hub, values.status, values.limit);
+    case 'admin':
+      if (arg !== 'watch') throw new UsageError('admin watch');
+      return adminWatch(hub);
+    default:
+      throw new UsageError(`unknown command ${command}\n${USAGE}`);
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof UsageError) {
+      err(error.message);
+      process.exit(EXIT.usage);
+    }
+    if (error instanceof HubApiError) {
+      err(`hub: ${error.code}: ${error.message}`);
+      process.exit(EXIT.hub);
+    }
+    err(`hub: ${(error as Error).message}`);
+    process.exit(EXIT.hub);
+  },
+);
