@@ -19,7 +19,7 @@ import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 import { Vad, type VadOptions } from '../native/audio/vad.ts';
-import { SAMPLE_RATE } from '../native/audio/pcm.ts';
+import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
 
 export const PARTIAL_STEP_MS = 500;
 export const MAX_WINDOW_SEC = 25;
@@ -294,11 +294,5 @@ const joinText = (segments: EngineSegment[]) => segments.map((s) => s.text.trim(
 
 function joinChunks(chunks: Float32Array[], length: number): Float32Array {
   if (chunks.length === 1) return chunks[0]!;
-  const out = new Float32Array(length);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
+  return chunks.length ? concatArrays(chunks) : new Float32Array(length);
 }

@@ -1,6 +1,7 @@
 // Raw PCM as live clients send it (`s16le` or `f32le`, any rate, interleaved
 // channels), split into frames anywhere, turned into 16 kHz mono float32.
 import { Resampler } from './resampler.ts';
+import { concatArrays } from './pcm.ts';
 
 export type RawFormat = 's16le' | 'f32le';
 
@@ -24,7 +25,7 @@ export class PcmInput {
   }
 
   push(bytes: Uint8Array): Float32Array {
-    const data = this.carry.length ? concat(this.carry, bytes) : bytes;
+    const data = this.carry.length ? concatArrays([this.carry, bytes]) : bytes;
     const whole = data.length - (data.length % this.frameBytes);
     this.carry = data.slice(whole);
     return this.resampler.push(pcmToMono(data.subarray(0, whole), this.format, this.channels));
@@ -45,12 +46,5 @@ export function pcmToMono(bytes: Uint8Array, format: RawFormat, channels: number
     }
     out[f] = sum / channels;
   }
-  return out;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
   return out;
 }

@@ -26,3 +26,15 @@ export async function readPcmRange(path: string, start: number, end: number): Pr
     await file.close();
   }
 }
+
+/** The arrays one after the other, in a new array of the same kind. */
+export function concatArrays<T extends Float32Array | Uint8Array>(parts: T[]): T {
+  const length = parts.reduce((n, p) => n + p.length, 0);
+  const out = new (parts[0]!.constructor as new (length: number) => T)(length);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

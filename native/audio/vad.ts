@@ -7,6 +7,7 @@
 // utterance starts after a few speech frames in a row (a click is not speech)
 // and ends after enough silence (pauses between words are not ends). See
 // docs/decisions.md for why not Silero, and the accuracy measured.
+import { concatArrays } from './pcm.ts';
 
 export interface VadOptions {
   /** dB above the noise floor that counts as speech */
@@ -45,7 +46,7 @@ export class Vad {
 
   /** Feeds 16 kHz samples; returns utterance boundaries (sample positions from the stream's start). */
   push(samples: Float32Array): VadEvent[] {
-    const data = this.pending.length ? joined(this.pending, samples) : samples;
+    const data = this.pending.length ? concatArrays([this.pending, samples]) : samples;
     const events: VadEvent[] = [];
     let at = 0;
     for (; at + FRAME <= data.length; at += FRAME) {
@@ -81,11 +82,4 @@ export class Vad {
     this.pending = data.slice(at);
     return events;
   }
-}
-
-function joined(a: Float32Array, b: Float32Array): Float32Array {
-  const out = new Float32Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
