@@ -1,6 +1,6 @@
 // The hub's command line, on the SDK:
 //   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
-//   hub stream <file|-> [--language xx]        (- reads s16le 16 kHz mono from stdin)
+//   hub stream <file|-> [--language xx] [--speed 1]   (- reads s16le 16 kHz mono from stdin)
 //   hub tasks [--status s] [--limit n]
 //   hub admin watch
 // Options everywhere: --url (or HUB_URL, default http://127.0.0.1:8080), --token (or HUB_TOKEN).
@@ -10,12 +10,11 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
-import { encodeForStream } from '../stream-file.ts';
 import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
 
 const USAGE = `usage:
   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
-  hub stream <file|-> [--language xx]
+  hub stream <file|-> [--language xx] [--speed 1]   (- reads s16le 16 kHz mono from stdin)
   hub tasks [--status completed|failed|...] [--limit n]
   hub admin watch
 options: --url URL (HUB_URL), --token TOKEN (HUB_TOKEN)`;
@@ -74,9 +73,10 @@ async function transcribe(hub: HubClient, file: string, opts: { format: Transcri
   return EXIT.ok;
 }
 
-async function stream(hub: HubClient, source: string, language?: string): Promise<number> {
+async function stream(hub: HubClient, source: string, opts: { language?: string; speed: number }): Promise<number> {
+  if (source !== '-') await readInput(source);
   const partial = (text: string) => tty && process.stderr.write(`\r\x1b[2K… ${text.slice(-100)}`);
-  const session = await hub.live(language ? { language } : {}, {
+  const live = await hub.stream(source === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : source, { ...(opts.language ? { language: opts.language } : {}), speed: opts.speed }, {
     onPartial: (f) => partial(f.text),
     onFinal: (f) => {
       if (tty) process.stderr.write('\r\x1b[2K');
@@ -85,22 +85,10 @@ async function stream(hub: HubClient, source: string, language?: string): Promis
     onLag: (f) => err(`(the hub is ${f.seconds} s behind)`),
     onReconnecting: (r) => err(r ? '(connection lost, reconnecting)' : '(reconnected)'),
   });
-  err(`session ${session.id}`);
-  if (source === '-') {
-    for await (const chunk of process.stdin as AsyncIterable<Buffer>) session.send(new Uint8Array(chunk));
-  } else {
-    await readInput(source);
-    const audio = await encodeForStream(source, 's16le');
-    const frame = 3200; // 100 ms
-    const start = performance.now();
-    for (let at = 0; at < audio.length; at += frame) {
-      const wait = start + at / 32 - performance.now(); // real time: 32 bytes per ms
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      session.send(audio.subarray(at, at + frame));
-    }
-  }
-  const seconds = await session.close();
-  err(`closed after ${seconds.toFixed(1)} s of audio; transcript: task ${session.id}`);
+  err(`session ${live.id}${source === '-' ? ' (reading s16le 16 kHz mono from stdin)' : ''}`);
+  process.once('SIGINT', () => void live.stop()); // Ctrl-C: the last words still become finals
+  const seconds = await live.finished;
+  err(`closed after ${seconds.toFixed(1)} s of audio; transcript: task ${live.id}`);
   return EXIT.ok;
 }
 
@@ -143,6 +131,7 @@ async function main(): Promise<number> {
       language: { type: 'string' },
       status: { type: 'string' },
       limit: { type: 'string' },
+      speed: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -157,7 +146,8 @@ async function main(): Promise<number> {
       return transcribe(hub, arg, { format: values.format as TranscriptFormat, follow: values.follow!, ...(language ? { language } : {}) });
     case 'stream':
       if (!arg) throw new UsageError('stream needs a file, or - for s16le 16 kHz mono on stdin');
-      return stream(hub, arg, language);
+      if (!(Number(values.speed) >= 0)) throw new UsageError('--speed must be a number, 1 for real time');
+      return stream(hub, arg, { ...(language ? { language } : {}), speed: Number(values.speed) });
     case 'tasks':
       return tasks(hub, values.status, values.limit);
     case 'admin':

@@ -3,7 +3,8 @@
 //   const hub = createHubClient({ url: 'http://127.0.0.1:8080', token });
 //   const task = await hub.upload(file, { name: 'talk.mp3', onProgress: (sent, total) => ... });
 //   for await (const frame of hub.frames(task.id)) console.log(frame);
-//   const live = await hub.live({ format: 's16le' }, { onFinal: (f) => console.log(f.text) });
+//   const live = await hub.stream('microphone', {}, { onFinal: (f) => console.log(f.text) });  // or a file path in Node
+//   await live.stop();
 //
 // Errors are HubApiError, carrying the protocol's codes.
 import { HubHttp, type UploadOptions } from './http.ts';
@@ -11,12 +12,14 @@ import { TaskWatcher, type WatchHandlers } from './watcher.ts';
 import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
 import type { WebSocketConstructor } from './connection.ts';
 import { AdminConnection, type AdminHandlers } from './admin.ts';
+import { startStream, type StreamOptions, type StreamSource } from './stream.ts';
 import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
 
 export { HubApiError, CLOSE_CODES } from './errors.ts';
 export { applyFrame } from './apply.ts';
 export { LiveSession } from './live.ts';
 export type { LiveHandlers, LiveOptions } from './live.ts';
+export type { LiveStream, StreamOptions, StreamSource } from './stream.ts';
 export type { WatchHandlers } from './watcher.ts';
 export type { ActorInfo, AdminHandlers } from './admin.ts';
 export type * from '../protocol.ts';
@@ -34,6 +37,7 @@ export function createHubClient(options: HubClientOptions) {
   const http = new HubHttp(options);
   let watcher: TaskWatcher | undefined;
   const watching = () => (watcher ??= new TaskWatcher(options));
+  const connection = { url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) };
   return {
     /** Who the token belongs to: `{ authenticated, userId, admin }`. */
     me: () => http.me(),
@@ -47,12 +51,12 @@ export function createHubClient(options: HubClientOptions) {
     watch: (id: string, handlers: WatchHandlers) => watching().watch(id, handlers),
     /** The frames about a task, until it is finished. */
     frames: (id: string) => watching().frames(id),
-    /** Starts a live session on /v1/stream. */
-    live: (opts: Omit<LiveOptions, 'url' | 'token' | 'WebSocket'> = {}, handlers?: LiveHandlers) =>
-      LiveSession.start({ ...opts, url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) }, handlers),
+    /** Live text from a source: `'microphone'`, a MediaStream, a file path (Node), PCM bytes or an async iterable of audio. */
+    stream: (source: StreamSource, opts?: StreamOptions, handlers?: LiveHandlers) => startStream(connection, source, opts, handlers),
+    /** A live session on /v1/stream that you feed yourself with `send()`. */
+    live: (opts: Omit<LiveOptions, 'url' | 'token' | 'WebSocket'> = {}, handlers?: LiveHandlers) => LiveSession.start({ ...opts, ...connection }, handlers),
     /** Watches every actor (admin tokens only). */
-    admin: (handlers: AdminHandlers) =>
-      new AdminConnection({ url: options.url, ...(options.token ? { token: options.token } : {}), ...(options.WebSocket ? { WebSocket: options.WebSocket } : {}) }, handlers),
+    admin: (handlers: AdminHandlers) => new AdminConnection(connection, handlers),
     close: () => watcher?.close(),
   };
 }

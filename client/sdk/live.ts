@@ -19,6 +19,13 @@ export interface LiveOptions {
   WebSocket?: WebSocketConstructor;
 }
 
+/** Bytes per second of raw PCM; undefined for compressed formats. */
+export function pcmBytesPerSecond(format: StreamFormat, rate = 16_000, channels = 1): number | undefined {
+  if (format === 's16le') return rate * channels * 2;
+  if (format === 'f32le') return rate * channels * 4;
+  return undefined;
+}
+
 export interface LiveHandlers {
   onReady?: (id: string) => void;
   onPartial?: (frame: PartialFrame) => void;
@@ -74,9 +81,7 @@ export class LiveSession {
 
   /** Raw PCM only: compressed audio cannot be cut and re-sent. */
   private get bytesPerSecond(): number | undefined {
-    const format = this.options.format ?? 's16le';
-    if (format !== 's16le' && format !== 'f32le') return undefined;
-    return (this.options.rate ?? 16_000) * (this.options.channels ?? 1) * (format === 's16le' ? 2 : 4);
+    return pcmBytesPerSecond(this.options.format ?? 's16le', this.options.rate, this.options.channels);
   }
 
   /** Re-sends what the hub did not get before the drop. */

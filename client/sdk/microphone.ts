@@ -26,9 +26,9 @@ export interface Microphone {
   stop(): Promise<void>;
 }
 
-/** Captures the microphone; `onAudio` gets 100 ms of s16le 16 kHz mono and its RMS level (0–1). */
-export async function captureMicrophone(onAudio: (pcm: Uint8Array, level: number) => void): Promise<Microphone> {
-  const media = await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } });
+/** Captures the microphone (or the given stream); `onAudio` gets 100 ms of s16le 16 kHz mono and its RMS level (0–1). */
+export async function captureMicrophone(onAudio: (pcm: Uint8Array, level: number) => void, given?: MediaStream): Promise<Microphone> {
+  const media = given ?? (await navigator.mediaDevices.getUserMedia({ audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true } }));
   const context = new AudioContext({ sampleRate: 16_000 });
   const url = URL.createObjectURL(new Blob([WORKLET], { type: 'application/javascript' }));
   await context.audioWorklet.addModule(url);
@@ -41,7 +41,7 @@ export async function captureMicrophone(onAudio: (pcm: Uint8Array, level: number
     async stop() {
       source.disconnect();
       node.disconnect();
-      media.getTracks().forEach((t) => t.stop());
+      if (!given) media.getTracks().forEach((t) => t.stop()); // a stream the caller gave stays theirs
       await context.close();
     },
   };

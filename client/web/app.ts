@@ -2,8 +2,7 @@
 // transcribe, talk into the microphone, and (admins) watch the hub's actors.
 // Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
 // views are small functions that render into #main.
-import { createHubClient, HubApiError, type HubClient, type Task, type LiveSession } from '../sdk/index.ts';
-import { captureMicrophone, type Microphone } from '../sdk/microphone.ts';
+import { createHubClient, HubApiError, type HubClient, type Task, type LiveStream } from '../sdk/index.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
 import { bytes, clock, h, sparkline } from './dom.ts';
 
@@ -200,8 +199,7 @@ function liveView(): void {
   const state = h('p', { class: 'muted', role: 'status', id: 'live-status' }, 'Press Start and speak.');
   const transcript = h('div', { class: 'live-text', id: 'live-text', 'aria-live': 'polite' });
   const pieces = new Map<string, HTMLSpanElement>();
-  let session: LiveSession | undefined;
-  let mic: Microphone | undefined;
+  let live: LiveStream | undefined;
 
   const show = (segId: string, text: string, final: boolean) => {
     let el = pieces.get(segId);
@@ -215,12 +213,10 @@ function liveView(): void {
   };
   const end = async () => {
     stop.disabled = finalize.disabled = true;
-    await mic?.stop();
-    mic = undefined;
-    const seconds = await session?.close().catch(() => NaN);
+    const seconds = await live?.stop().catch(() => NaN);
     state.textContent = Number.isFinite(seconds) ? `Done: ${seconds!.toFixed(1)} s of audio.` : 'Stopped.';
-    if (session?.id) state.append(' ', h('a', { href: `#/task/${session.id}` }, 'Open the transcript'));
-    session = undefined;
+    if (live) state.append(' ', h('a', { href: `#/task/${live.id}` }, 'Open the transcript'));
+    live = undefined;
     start.disabled = false;
     meter.value = 0;
   };
@@ -228,16 +224,13 @@ function liveView(): void {
     start.disabled = true;
     state.textContent = 'Connecting…';
     try {
-      session = await hub.live(language.value ? { language: language.value } : {}, {
+      const options = { ...(language.value ? { language: language.value } : {}), onLevel: (level: number) => (meter.value = Math.min(1, level * 4)) };
+      live = await hub.stream('microphone', options, {
         onPartial: (f) => show(f.segId, f.text, false),
         onFinal: (f) => (f.text ? show(f.segId, f.text, true) : pieces.get(f.segId)?.remove()),
         onLag: (f) => (state.textContent = `The hub is ${f.seconds.toFixed(0)} s behind.`),
         onReconnecting: (r) => (state.textContent = r ? 'Connection lost: reconnecting…' : 'Listening.'),
         onError: (e) => toast(e.message),
-      });
-      mic = await captureMicrophone((pcm, level) => {
-        session?.send(pcm);
-        meter.value = Math.min(1, level * 4);
       });
       state.textContent = 'Listening.';
       stop.disabled = finalize.disabled = false;
@@ -246,7 +239,7 @@ function liveView(): void {
       await end();
     }
   });
-  finalize.addEventListener('click', () => session?.finalize());
+  finalize.addEventListener('click', () => live?.finalize());
   stop.addEventListener('click', () => void end());
   cleanup.push(() => void end());
   main.replaceChildren(

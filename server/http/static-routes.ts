@@ -24,7 +24,7 @@ export async function loadWebClient(): Promise<Map<string, Page>> {
     target: 'es2022',
     minify: true,
     write: false,
-    external: ['ws'], // the SDK's Node-only fallback, never reached in a browser
+    external: ['ws', 'node:*'], // the SDK's Node-only parts (ws fallback, file reading), never reached in a browser
     logLevel: 'silent',
   });
   const page = (type: string, body: Buffer): Page => ({ type, body, etag: `"${createHash('sha1').update(body).digest('base64url')}"` });

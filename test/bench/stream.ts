@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
-import { streamAudio, type StreamResult } from '../../client/stream-file.ts';
+import { streamAudio, type StreamResult } from '../helpers/stream-file.ts';
 import { FIXTURES, makeFixtures, utterancesWithTruth } from '../fixtures/make-fixtures.ts';
 
 const { values } = parseArgs({ options: { max: { type: 'string', default: '4' } } });

@@ -5,13 +5,15 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ADMIN, ALICE, startTestHub } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
 
 const CLI = fileURLToPath(new URL('../../client/cli/hub.mjs', import.meta.url));
 const { url } = await startTestHub(t);
 
-function hub(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function hub(args: string[], env: Record<string, string> = {}, timeoutMs = 60_000, stdin?: Uint8Array): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, HUB_URL: url, HUB_TOKEN: ALICE, ...env } });
+    child.stdin.end(stdin);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -46,6 +48,15 @@ t.test('stream: a file paced in real time, finals on stdout', async (t) => {
   t.match(r.stderr, /closed after 6\.\d s of audio/);
 });
 
+t.test('stream -: raw PCM from stdin, as a pipe from a recorder gives it', async (t) => {
+  const pcm = await readAudioFile(join(FIXTURES, 'speech.wav'), 's16le');
+  const r = await hub(['stream', '-', '--speed', '4'], {}, 60_000, pcm);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /\] The quick brown fox/);
+  t.match(r.stderr, /reading s16le 16 kHz mono from stdin/);
+  t.match(r.stderr, /closed after 6\.\d s of audio/);
+});
+
 t.test('tasks lists them', async (t) => {
   const r = await hub(['tasks', '--limit', '5']);
   t.equal(r.code, 0);
@@ -58,6 +69,8 @@ t.test('exit codes a script can rely on', async (t) => {
   t.equal((await hub(['dance'])).code, 2, 'unknown command');
   t.equal((await hub(['transcribe', '/no/such/file.wav'])).code, 2, 'missing file');
   t.equal((await hub(['transcribe', join(FIXTURES, 'speech.wav'), '--format', 'doc'])).code, 2, 'bad format');
+  t.equal((await hub(['stream', join(FIXTURES, 'speech.wav'), '--speed', 'fast'])).code, 2, 'bad speed');
+  t.equal((await hub(['stream', '/no/such/file.wav'])).code, 2, 'missing file to stream');
   const refused = await hub(['tasks'], { HUB_TOKEN: 'wrong-token' });
   t.equal(refused.code, 3);
   t.match(refused.stderr, /unauthorized/);

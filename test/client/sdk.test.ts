@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import { ALICE, fixture, startTestHub } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
 import { createHubClient, HubApiError, type Task, type TaskEventFrame } from '../../client/sdk/index.ts';
-import { encodeForStream } from '../../client/stream-file.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
 import type { WebSocketConstructor } from '../../client/sdk/connection.ts';
 
 const { url } = await startTestHub(t);
@@ -92,7 +92,7 @@ t.test('errors carry the protocol codes', async (t) => {
 t.test('a live session survives a dropped connection: it resumes and re-sends what the hub missed', async (t) => {
   const net = droppableWebSocket();
   const hub = createHubClient({ url, token: ALICE, WebSocket: net.WebSocket });
-  const audio = await encodeForStream(join(FIXTURES, 'long.wav'), 's16le');
+  const audio = await readAudioFile(join(FIXTURES, 'long.wav'), 's16le');
   const finals: string[] = [];
   let reconnects = 0;
   const live = await hub.live({ language: 'en' }, { onFinal: (f) => f.text && finals.push(f.text), onReconnecting: (r) => r && reconnects++ });
@@ -106,4 +106,54 @@ t.test('a live session survives a dropped connection: it resumes and re-sends wh
   t.equal(reconnects, 1);
   t.ok(Math.abs(seconds - audio.length / 32_000) < 0.25, `the hub got ${seconds.toFixed(2)} s of ${(audio.length / 32_000).toFixed(2)} s`);
   t.ok(finals.length >= 15, `${finals.length} finals over the whole recording`);
+});
+
+t.test('stream(file path): decoded, paced at the asked speed, closed when it runs out', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  const finals: string[] = [];
+  const started = performance.now();
+  const live = await hub.stream(join(FIXTURES, 'speech.wav'), { speed: 4, language: 'en' }, { onFinal: (f) => f.text && finals.push(f.text) });
+  t.match(live.id, /^[0-9a-f-]{36}$/);
+  const seconds = await live.finished;
+  const took = (performance.now() - started) / 1000;
+  t.ok(Math.abs(seconds - 6.4) < 0.5, `the hub got ${seconds.toFixed(2)} s`);
+  t.ok(took >= seconds / 4 - 0.2, `paced: ${took.toFixed(2)} s for ${seconds.toFixed(2)} s of audio at 4x`);
+  t.match(finals.join(' '), /The quick brown fox/);
+  t.equal((await hub.task(live.id)).status, 'completed', 'the session is recorded as a finished task');
+});
+
+t.test('stream(async iterable): PCM in odd-sized pieces, as a pipe delivers it', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  const pcm = await readAudioFile(join(FIXTURES, 'speech.wav'), 's16le');
+  async function* pipe() {
+    for (let at = 0; at < pcm.length; at += 7777) yield pcm.subarray(at, at + 7777);
+  }
+  const finals: string[] = [];
+  const live = await hub.stream(pipe(), { speed: 0 }, { onFinal: (f) => f.text && finals.push(f.text) });
+  const seconds = await live.finished;
+  t.ok(Math.abs(seconds - pcm.length / 32_000) < 0.05, `every byte arrived: ${seconds.toFixed(2)} s`);
+  t.ok(finals.length >= 1);
+});
+
+t.test('stream().stop() ends early, and the words so far still become finals', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  const finals: string[] = [];
+  let firstFinal!: () => void;
+  const heard = new Promise<void>((resolve) => (firstFinal = resolve));
+  const live = await hub.stream(join(FIXTURES, 'long.wav'), { speed: 8 }, { onFinal: (f) => f.text && (finals.push(f.text), firstFinal()) });
+  await heard;
+  const seconds = await live.stop();
+  t.ok(seconds > 1 && seconds < 60, `stopped after ${seconds.toFixed(1)} s of a 101.7 s recording`);
+  t.equal(await live.stop(), seconds, 'stop() twice is harmless');
+  t.equal(await live.finished, seconds);
+  t.ok(finals.length >= 1);
+});
+
+t.test('stream() of an unreadable file fails before any session opens', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  const before = (await hub.tasks({ limit: 1 })).tasks[0]?.id;
+  const error = await hub.stream(join(FIXTURES, 'garbage.bin')).catch((e: unknown) => e);
+  t.ok(error instanceof HubApiError);
+  t.match(error, { code: 'unsupported_audio', message: /garbage\.bin/ });
+  t.equal((await hub.tasks({ limit: 1 })).tasks[0]?.id, before, 'no task was created');
 });

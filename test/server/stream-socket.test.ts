@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ALICE, BOB, TestSocket, getJson, startTestHub } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
-import { encodeForStream, streamAudio, type StreamResult } from '../../client/stream-file.ts';
+import { streamAudio, type StreamResult } from '../helpers/stream-file.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
 import type { FinalFrame, ServerFrame, Task } from '../../client/protocol.ts';
 import { decode } from '../../client/codec.ts';
 
@@ -17,8 +18,8 @@ const { url, wsUrl, hub } = await startTestHub(t, { HUB_STREAM_IDLE_SEC: '2', HU
 async function noSessionsLeft(): Promise<void> {
   while (hub.context.registry.streamCount() > 0) await new Promise((r) => setTimeout(r, 50));
 }
-const long = await encodeForStream(join(FIXTURES, 'long.wav'), 's16le'); // 18 sentences, 1.5 s pauses
-const speech = await encodeForStream(join(FIXTURES, 'speech.wav'), 's16le');
+const long = await readAudioFile(join(FIXTURES, 'long.wav'), 's16le'); // 18 sentences, 1.5 s pauses
+const speech = await readAudioFile(join(FIXTURES, 'speech.wav'), 's16le');
 const opts = { url: wsUrl, token: ALICE };
 
 const framesOf = <T extends ServerFrame['type']>(r: StreamResult, type: T) =>
@@ -63,7 +64,7 @@ t.test('f32le at 44.1 kHz stereo is resampled: same utterances', async (t) => {
 
 for (const format of ['webm', 'ogg'] as const) {
   t.test(`Opus in ${format}, as MediaRecorder sends it`, async (t) => {
-    const r = await streamAudio(await encodeForStream(join(FIXTURES, 'speech.wav'), format), { ...opts, format, speed: 4 });
+    const r = await streamAudio(await readAudioFile(join(FIXTURES, 'speech.wav'), format), { ...opts, format, speed: 4 });
     t.equal(r.closeCode, 1000, r.closeReason);
     t.ok(framesOf(r, 'final').some((f) => f.text.length > 0), 'its speech became text');
     t.ok(Math.abs(framesOf(r, 'closed')[0]!.durationSec - 6.3) < 0.3);

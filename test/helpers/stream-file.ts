@@ -1,15 +1,11 @@
-// Reference client for /v1/stream (Node): streams an audio file to the hub in
-// real time, as a microphone would, and reports partials and finals as they
-// come. Used by the tests and the stream benchmark, and as a CLI:
-//   node --import tsx client/stream-file.ts talk.wav --url ws://127.0.0.1:8080 --token T
-// Any file ffmpeg reads is sent as s16le 16 kHz mono; `--format webm|ogg`
-// sends Opus in that container instead (the hub decodes it).
-import { spawn } from 'node:child_process';
-import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+// A raw /v1/stream driver for tests and benchmarks (it stands for a client that
+// records exactly what it sent and when each frame came back): streams bytes
+// at a chosen speed, in fixed frames, with any query (resume, since, rate ...),
+// and resolves with every frame and its arrival time. Clients use the SDK's
+// `stream()` instead.
 import WebSocket from 'ws';
-import { decode } from './codec.ts';
-import type { ServerFrame } from './protocol.ts';
+import { decode } from '../../client/codec.ts';
+import type { ServerFrame } from '../../client/protocol.ts';
 
 export interface StreamOptions {
   url: string;
@@ -34,20 +30,6 @@ export interface StreamResult {
   sent: { at: number; audioSec: number }[];
   closeCode: number;
   closeReason: string;
-}
-
-/** Audio of any format as the bytes the stream will send: raw s16le 16 kHz mono, or Opus in webm/ogg. */
-export function encodeForStream(path: string, format: 's16le' | 'webm' | 'ogg'): Promise<Buffer> {
-  const out = format === 's16le' ? ['-f', 's16le', '-ac', '1', '-ar', '16000'] : ['-c:a', 'libopus', '-b:a', '32k', '-page_duration', '20000', '-f', format];
-  return new Promise((resolve, reject) => {
-    const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-i', path, ...out, 'pipe:1'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const parts: Buffer[] = [];
-    let err = '';
-    ffmpeg.stdout.on('data', (d: Buffer) => parts.push(d));
-    ffmpeg.stderr.on('data', (d: Buffer) => (err += d));
-    ffmpeg.on('error', reject);
-    ffmpeg.on('close', (code) => (code === 0 ? resolve(Buffer.concat(parts)) : reject(new Error(`ffmpeg: ${err.trim()}`))));
-  });
 }
 
 /** Streams `audio` (bytes in `format`) and resolves when the hub closes the connection. */
@@ -101,44 +83,3 @@ export async function streamAudio(audio: Uint8Array, options: StreamOptions): Pr
   await closed;
   return result;
 }
-
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      url: { type: 'string', default: 'ws://127.0.0.1:8080' },
-      token: { type: 'string' },
-      format: { type: 'string', default: 's16le' },
-      language: { type: 'string' },
-      speed: { type: 'string', default: '1' },
-    },
-  });
-  const file = positionals[0];
-  if (!file) {
-    process.stderr.write('usage: stream-file <audio file> [--url ws://host:port] [--token T] [--format s16le|webm|ogg] [--speed 1]\n');
-    process.exit(2);
-  }
-  const format = values.format as 's16le' | 'webm' | 'ogg';
-  const audio = await encodeForStream(file, format);
-  const result = await streamAudio(audio, {
-    url: values.url!,
-    format,
-    speed: Number(values.speed),
-    ...(values.token ? { token: values.token } : {}),
-    ...(values.language ? { language: values.language } : {}),
-    onFrame: (f, at) => {
-      const t = (at / 1000).toFixed(2).padStart(7);
-      if (f.type === 'partial') process.stdout.write(`${t}s  … [${f.segId}] ${f.text}\n`);
-      else if (f.type === 'final') process.stdout.write(`${t}s  ✓ [${f.segId}] ${f.start.toFixed(2)}-${f.end.toFixed(2)} ${f.text}\n`);
-      else if (f.type === 'ready') process.stdout.write(`session ${f.id}\n`);
-      else if (f.type === 'error' || f.type === 'lag') process.stdout.write(`${t}s  ! ${JSON.stringify(f)}\n`);
-      else if (f.type === 'closed') process.stdout.write(`closed after ${f.durationSec.toFixed(2)} s of audio\n`);
-    },
-  });
-  if (result.closeCode !== 1000) {
-    process.stderr.write(`the hub closed the stream: ${result.closeCode} ${result.closeReason}\n`);
-    process.exit(1);
-  }
-}
-
-if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
