@@ -4,7 +4,7 @@
 // views are small functions that render into #main.
 import { createHubClient, HubApiError, type HubClient, type Task, type LiveStream } from '../sdk/index.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
-import { bytes, clock, h, sparkline } from './dom.ts';
+import { ago, bytes, clock, h, sparkline } from './dom.ts';
 
 const FINISHED = ['completed', 'failed', 'cancelled', 'interrupted'];
 const LANGUAGES = ['', 'en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'ja', 'zh'];
@@ -32,6 +32,16 @@ function toast(message: string): void {
   const el = h('div', { class: 'toast', role: 'alert' }, message);
   document.body.append(el);
   setTimeout(() => el.remove(), 5000);
+}
+
+/** A task in a line: when, how long, what language, how far. */
+function describe(t: Task, full = false): string {
+  const parts = [ago(t.createdAt)];
+  if (t.durationSec) parts.push(`${clock(t.durationSec)} of audio`);
+  if (t.language) parts.push(t.language);
+  if (t.kind === 'file' && t.progress.total && t.status !== 'completed') parts.push(`${t.progress.done} of ${t.progress.total} chunks`);
+  if (full && t.model) parts.push(t.model);
+  return parts.filter(Boolean).join(' · ');
 }
 
 /** Is the token good? (Open hubs accept none.) Shows the admin link to admins. */
@@ -88,6 +98,7 @@ function tasksView(): void {
   const rows = new Map<string, HTMLLIElement>();
 
   const renderRow = (t: Task) => {
+    const running = t.status === 'transcribing' && t.kind === 'file';
     const row = h(
       'li',
       {},
@@ -95,9 +106,10 @@ function tasksView(): void {
         'a',
         { href: `#/task/${t.id}` },
         h('span', { class: 'name' }, t.name ?? `${t.kind === 'stream' ? 'Live session' : 'Recording'} ${t.id.slice(0, 8)}`),
-        h('span', { class: `status ${t.status}` }, t.status === 'transcribing' && t.kind === 'file' ? `${t.progress.pct}%` : t.status),
+        h('span', { class: `status ${t.status}` }, running ? `${t.progress.pct}%` : t.status),
+        h('span', { class: 'meta' }, describe(t)),
       ),
-      t.status === 'transcribing' && t.kind === 'file' ? h('progress', { max: 100, value: t.progress.pct, 'aria-label': `Progress of ${t.name ?? t.id}` }) : null,
+      running ? h('progress', { max: 100, value: t.progress.pct, 'aria-label': `Progress of ${t.name ?? t.id}` }) : null,
     );
     const old = rows.get(t.id);
     if (old) old.replaceWith(row);
@@ -116,7 +128,10 @@ function tasksView(): void {
       const task = await hub.upload(f, {
         name: f.name,
         ...(language.value ? { language: language.value } : {}),
-        onProgress: (sent, total) => (uploadBar.value = total ? sent / total : 0),
+        onProgress: (sent, total) => {
+          uploadBar.value = total ? sent / total : 0;
+          uploadText.textContent = `Uploading ${f.name}: ${bytes(sent)} of ${bytes(total)} (${Math.floor(uploadBar.value * 100)}%)`;
+        },
       });
       uploadText.textContent = `${f.name} is in the queue.`;
       follow(task);
@@ -142,10 +157,13 @@ function tasksView(): void {
     h('section', { class: 'card', 'aria-labelledby': 'upload-h' }, h('h1', { id: 'upload-h' }, 'Transcribe a recording'), drop, file, h('div', { class: 'row' }, h('label', { for: 'language' }, 'Language'), language), uploadBar, uploadText),
     h('section', { class: 'card', 'aria-labelledby': 'tasks-h' }, h('h2', { id: 'tasks-h' }, 'Your tasks'), list),
   );
-  void hub.tasks({ limit: 50 }).then(({ tasks }) => {
-    tasks.reverse().forEach(follow);
-    if (!tasks.length) list.append(h('li', { class: 'muted' }, 'Nothing yet: upload a recording above.'));
-  });
+  void hub.tasks({ limit: 50 }).then(
+    ({ tasks }) => {
+      tasks.reverse().forEach(follow);
+      if (!tasks.length) list.append(h('li', { class: 'muted' }, 'Nothing yet: upload a recording above.'));
+    },
+    (error: HubApiError) => error.code !== 'unauthorized' && toast(error.message), // refused tokens go back to sign-in
+  );
 }
 
 // ---- one task: the transcript ------------------------------------------------
@@ -157,6 +175,7 @@ function taskView(id: string): void {
   const error = h('p', { class: 'error', role: 'alert' });
   const segments = h('ol', { class: 'segments', id: 'segments', 'aria-live': 'polite' });
   const note = h('p', { class: 'muted' });
+  const meta = h('p', { class: 'muted', id: 'task-meta' });
   const downloads = h('div', { class: 'row' }, ...['txt', 'srt', 'vtt', 'json'].map((f) => h('a', { class: 'button', href: `/v1/tasks/${id}/transcript?format=${f}${token ? `&token=${encodeURIComponent(token)}` : ''}`, download: '' }, f.toUpperCase())));
   let current: Task | undefined;
   const copy = h('button', { type: 'button', onclick: () => current && void navigator.clipboard.writeText(current.segments.map((s) => s.text).join(' ')).then(() => toast('Copied.')) }, 'Copy text');
@@ -174,6 +193,7 @@ function taskView(id: string): void {
     title.textContent = t.name ?? (t.kind === 'stream' ? 'Live session' : 'Recording');
     status.textContent = t.status;
     status.className = `status ${t.status}`;
+    meta.textContent = describe(t, true);
     bar.value = t.status === 'completed' ? 100 : t.progress.pct;
     bar.hidden = t.kind === 'stream';
     error.textContent = t.error ? `${t.error.code}: ${t.error.message}` : '';
@@ -182,7 +202,7 @@ function taskView(id: string): void {
     segments.replaceChildren(...t.segments.map((s) => h('li', {}, h('time', {}, clock(s.start)), h('span', {}, s.text))));
   };
   main.replaceChildren(
-    h('section', { class: 'card' }, h('div', { class: 'row spread' }, title, status), bar, error, note, h('div', { class: 'row' }, copy, downloads, cancel), segments),
+    h('section', { class: 'card' }, h('div', { class: 'row spread' }, title, status), meta, bar, error, note, h('div', { class: 'row' }, copy, downloads, cancel), segments),
   );
   hub.task(id).then(render, () => (main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Not found'), h('p', {}, 'This task does not exist, or is not yours.'))), undefined));
   cleanup.push(hub.watch(id, { onTask: render }));
@@ -312,7 +332,11 @@ function adminView(): void {
 
 async function route(): Promise<void> {
   for (const undo of cleanup.splice(0)) undo();
-  if (!(await signedIn().catch(() => false))) return signInView();
+  // With a stored token the view starts at once, its requests in flight beside
+  // the token check (one round trip less on a slow link); it is replaced by the
+  // sign-in form if the token turns out to be refused.
+  const who = signedIn().catch(() => false);
+  if (!token && !(await who)) return signInView();
   nav.hidden = false;
   const path = location.hash.replace(/^#/, '') || '/';
   for (const a of nav.querySelectorAll('a')) a.toggleAttribute('aria-current', a.getAttribute('href') === `#${path}`);
@@ -321,6 +345,10 @@ async function route(): Promise<void> {
   else if (path === '/live') liveView();
   else if (path === '/admin') adminView();
   else tasksView();
+  if (!(await who)) {
+    for (const undo of cleanup.splice(0)) undo();
+    signInView();
+  }
 }
 
 document.getElementById('signout')!.addEventListener('click', () => {

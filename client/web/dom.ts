@@ -27,18 +27,34 @@ export function bytes(n: number): string {
   return n < 1024 * 1024 ? `${(n / 1024).toFixed(0)} KB` : `${(n / 1048576).toFixed(1)} MB`;
 }
 
-/** A tiny inline SVG line chart of the last values (0..max). */
+/** How long ago an ISO time was, in words ("just now", "5 min ago", "3 h ago", else the date). */
+export function ago(iso: string, now = Date.now()): string {
+  const s = (now - Date.parse(iso)) / 1000;
+  if (!(s >= 0)) return '';
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  if (s < 86_400) return `${Math.floor(s / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+/** A tiny inline SVG area chart of the last values (0..max), stretched to its box. */
 export function sparkline(values: number[], max: number, label: string): SVGSVGElement {
   const w = 160;
   const hgt = 32;
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(ns, 'svg');
   svg.setAttribute('viewBox', `0 0 ${w} ${hgt}`);
+  svg.setAttribute('preserveAspectRatio', 'none');
   svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', label);
+  svg.setAttribute('aria-label', `${label}: now ${values.at(-1) ?? 0}, highest ${Math.max(0, ...values)}`);
   svg.classList.add('spark');
-  const points = values.map((v, i) => `${(i / Math.max(1, values.length - 1)) * w},${hgt - (Math.min(v, max) / Math.max(max, 1)) * (hgt - 2) - 1}`);
-  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  const series = values.length === 1 ? [values[0]!, values[0]!] : values; // one sample is a flat line
+  const y = (v: number) => hgt - 1 - (Math.min(v, max) / Math.max(max, 1)) * (hgt - 4);
+  const points = series.map((v, i) => `${((i / Math.max(1, series.length - 1)) * w).toFixed(1)},${y(v).toFixed(1)}`);
+  const area = document.createElementNS(ns, 'polygon');
+  area.setAttribute('points', `0,${hgt} ${points.join(' ')} ${w},${hgt}`);
+  const line = document.createElementNS(ns, 'polyline');
   line.setAttribute('points', points.join(' '));
-  svg.append(line);
+  svg.append(area, line);
   return svg;
 }

@@ -1,6 +1,8 @@
 // The HTTP API end to end, over real sockets, against a real hub running the
 // micro synthetic model.
 import t from 'tap';
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { uploads, ALICE, BOB, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
 import { SYNTHETIC_SENTENCES } from '../../native/models/synthetic.ts';
 import type { Task } from '../../client/protocol.ts';
@@ -127,6 +129,33 @@ t.test('delete: cancels a running task, deletes a finished one with its audio', 
   t.equal(del.status, 204);
   t.equal((await getJson(`${url}/v1/tasks/${id}`, ALICE)).status, 404);
   t.equal((await uploads(dataDir)).length, spool.length - 1, 'its audio is gone');
+});
+
+t.test('the web client is served compressed as the browser accepts, with revalidation', async (t) => {
+  const raw = (path: string, headers: Record<string, string>) =>
+    new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) =>
+      httpGet(`${url}${path}`, { headers }, (res) => {
+        const parts: Buffer[] = [];
+        res.on('data', (d: Buffer) => parts.push(d));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+      }).on('error', reject),
+    );
+  const plain = await raw('/', {});
+  t.equal(plain.headers['content-encoding'], undefined);
+  t.match(plain.headers['content-type'], /text\/html/);
+  const inline = /<script type="module">([^]*?)<\/script>/.exec(plain.body.toString());
+  t.ok(inline && inline[1]!.length > 10_000, 'the app is inlined: one round trip');
+  const br = await raw('/', { 'accept-encoding': 'gzip, deflate, br' });
+  t.equal(br.headers['content-encoding'], 'br');
+  t.same(brotliDecompressSync(br.body), plain.body, 'the same page');
+  t.ok(br.body.length < plain.body.length / 2, `${plain.body.length} bytes as ${br.body.length} with brotli`);
+  const gz = await raw('/', { 'accept-encoding': 'gzip' });
+  t.equal(gz.headers['content-encoding'], 'gzip');
+  t.same(gunzipSync(gz.body), plain.body);
+  t.equal(gz.headers.vary, 'Accept-Encoding');
+  t.not(gz.headers.etag, plain.headers.etag, 'each representation has its own tag');
+  t.equal((await raw('/', { 'accept-encoding': 'br', 'if-none-match': br.headers.etag! })).status, 304);
+  t.equal((await raw('/', { 'if-none-match': br.headers.etag! })).status, 200, 'a tag of another encoding does not match');
 });
 
 t.test('health, readiness, metrics, the web page, unknown routes, CORS', async (t) => {
