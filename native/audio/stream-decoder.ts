@@ -2,10 +2,14 @@
 // it) decoded as it arrives: one ffmpeg process per connection (prism-media),
 // fed the stream from its first byte (its header is what makes the rest
 // decodable), giving 16 kHz mono float32. Its stderr is drained; a non-zero
-// exit or unreadable input is reported once.
+// exit or unreadable input is reported once. `end()` waits for ffmpeg to hand
+// over its last samples (or to fail), never longer than FLUSH_LIMIT_MS.
 import prism from 'prism-media';
 
 export type CompressedFormat = 'webm' | 'ogg';
+
+/** A decoder that has not finished this long after its input ended is killed. */
+const FLUSH_LIMIT_MS = 5000;
 
 export class StreamDecoder {
   private readonly ffmpeg: prism.FFmpeg;
@@ -14,6 +18,7 @@ export class StreamDecoder {
   private failed = false;
   private ended = false;
   private killed = false;
+  private readonly exited: Promise<void>;
 
   constructor(
     format: CompressedFormat,
@@ -29,6 +34,7 @@ export class StreamDecoder {
     });
     child.stdout!.on('data', (data: Buffer) => this.deliver(data));
     child.stdin!.on('error', () => {}); // ffmpeg gone: its exit says why
+    this.exited = new Promise((resolve) => (child.once('close', () => resolve()), child.once('error', () => resolve())));
     child.once('close', (code: number | null) => {
       if (this.failed) return;
       if (code !== 0 && !this.killed) this.fail(`the audio could not be decoded as ${format}: ${this.stderr.trim().split('\n').pop() || `ffmpeg exited with ${code}`}`);
@@ -41,11 +47,16 @@ export class StreamDecoder {
     this.ffmpeg.process.stdin!.write(bytes);
   }
 
-  /** No more input: ffmpeg flushes what it holds, then exits. */
-  end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.ffmpeg.process.stdin!.end();
+  /** No more input: resolves once ffmpeg has handed over what it held and exited (or failed). */
+  async end(): Promise<void> {
+    if (!this.ended) {
+      this.ended = true;
+      this.ffmpeg.process.stdin!.end();
+    }
+    let limit: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (limit = setTimeout(() => (this.fail('the audio decoder did not finish in time'), resolve()), FLUSH_LIMIT_MS)));
+    await Promise.race([this.exited, late]);
+    clearTimeout(limit);
   }
 
   kill(): void {

@@ -48,8 +48,8 @@ type StreamQuery = z.infer<typeof streamQuery>;
 
 interface AudioInput {
   push(bytes: Uint8Array): void;
-  /** no more audio: hand over what is held */
-  end(): void;
+  /** no more audio: resolves once everything held has been handed over */
+  end(): Promise<void>;
   kill(): void;
 }
 
@@ -68,6 +68,8 @@ interface StreamSocketData extends SocketState {
   audioSec: number;
   idle: NodeJS.Timeout | undefined;
   ending: boolean;
+  /** the client sent `close`: the session is flushing its last finals */
+  closing: boolean;
 }
 
 export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>, liveLoad: LiveLoad): void {
@@ -88,6 +90,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
   const touch = (ws: WebSocket<StreamSocketData>) => {
     const d = ws.getUserData();
     clearTimeout(d.idle);
+    if (d.closing) return;
     d.idle = setTimeout(() => {
       if (!d.closed && !d.ending) {
         d.ending = true;
@@ -105,7 +108,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       acceptUpgrade(ctx, res, req, context, (caller, encoding, query) => {
         const parsed = streamQuery.safeParse(Object.fromEntries([...query.entries()].filter(([, v]) => v !== '')));
         return {
-          route: 'stream' as const, caller, encoding, closed: false, ending: false, actor: undefined, input: undefined, early: [], earlyBytes: 0, openedAt: Date.now(), audioSec: 0, idle: undefined,
+          route: 'stream' as const, caller, encoding, closed: false, ending: false, actor: undefined, input: undefined, early: [], earlyBytes: 0, openedAt: Date.now(), audioSec: 0, idle: undefined, closing: false,
           query: parsed.success ? parsed.data : undefined,
           problem: parsed.success ? undefined : parsed.error.issues.map((i) => i.message).join('; '),
         };
@@ -141,8 +144,11 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       if (!d.actor) return send(ws, { type: 'error', code: 'bad_request', message: 'the session is not ready yet' });
       if (control.data.type === 'finalize') d.actor.send({ type: 'FINALIZE' });
       else {
-        d.input?.end(); // let the decoder hand over what it still holds first
-        setTimeout(() => d.actor?.send({ type: 'CLOSE' }), d.query.format === 'webm' || d.query.format === 'ogg' ? 200 : 0);
+        // The client is done: no idle timeout while the last finals are made,
+        // and the decoder hands over all it holds before the session closes.
+        clearTimeout(d.idle);
+        d.closing = true;
+        void d.input?.end().then(() => d.ending || d.actor?.send({ type: 'CLOSE' }));
       }
     },
     close: (ws) => {
@@ -231,7 +237,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       d.input = { push: (bytes) => decoder.write(bytes), end: () => decoder.end(), kill: () => decoder.kill() };
     } else {
       const pcm = new PcmInput(q.format, q.rate, q.channels);
-      d.input = { push: (bytes) => toActor(pcm.push(bytes)), end: () => toActor(pcm.flush()), kill: () => {} };
+      d.input = { push: (bytes) => toActor(pcm.push(bytes)), end: async () => toActor(pcm.flush()), kill: () => {} };
     }
     // The session ends (closed, or expired): say so, then close normally.
     const watch = actor.subscribe({
