@@ -130,26 +130,19 @@ export interface ReadyFrame {
   /** on a resume: seconds of audio the session had received (addition to the contract) */
   durationSec?: number;
 }
+interface UtteranceText<T extends 'partial' | 'final'> {
+  type: T;
+  id: string;
+  seq: number;
+  segId: string;
+  start: number;
+  end: number;
+  text: string;
+}
 /** Text of the open utterance so far: replaced by a later partial or final with the same segId. */
-export interface PartialFrame {
-  type: 'partial';
-  id: string;
-  seq: number;
-  segId: string;
-  start: number;
-  end: number;
-  text: string;
-}
+export type PartialFrame = UtteranceText<'partial'>;
 /** Text that never changes again (empty when a partial turned out to be nothing). */
-export interface FinalFrame {
-  type: 'final';
-  id: string;
-  seq: number;
-  segId: string;
-  start: number;
-  end: number;
-  text: string;
-}
+export type FinalFrame = UtteranceText<'final'>;
 /** The engine is behind the live audio by `seconds` (addition to the contract). */
 export interface LagFrame {
   type: 'lag';

@@ -1,6 +1,7 @@
 // Comlink endpoints over Node's two message channels: a worker_threads port
 // (Worker / parentPort) and a child process's IPC channel (forked with
 // `serialization: 'advanced'`, so typed arrays and errors cross as clones).
+import * as Comlink from 'comlink';
 import type { Endpoint } from 'comlink';
 
 interface MessageChannelLike {
@@ -20,6 +21,17 @@ export const portEndpoint = (port: PortLike): Endpoint => endpoint(port, (m) => 
 
 /** `send` is absent once the channel is gone: messages are then dropped, and the exit is handled elsewhere. */
 export const ipcEndpoint = (channel: IpcLike): Endpoint => endpoint(channel, (m) => channel.send?.(m));
+
+/**
+ * Serves `api` from a forked child process to its parent. The child exits when
+ * the channel to its parent closes: a hub that was killed (even with SIGKILL)
+ * leaves no engine or decoder process behind holding a model and a core.
+ */
+export function exposeToParent(api: object): void {
+  if (!process.send) throw new Error('this module runs as a forked child process');
+  process.once('disconnect', () => process.exit(0));
+  Comlink.expose(api, ipcEndpoint(process as unknown as IpcLike));
+}
 
 function endpoint(channel: MessageChannelLike, post: (message: unknown) => void): Endpoint {
   const wrapped = new WeakMap<object, (message: unknown) => void>();

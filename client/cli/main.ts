@@ -4,7 +4,8 @@
 //   hub tasks [--status s] [--limit n]
 //   hub admin watch
 // Options everywhere: --url (or HUB_URL, default http://127.0.0.1:8080), --token (or HUB_TOKEN).
-// Exit codes: 0 done; 1 the task failed or was cancelled; 2 bad usage; 3 the hub
+// Exit codes: 0 done; 1 the task failed or was cancelled; 2 bad usage or a local
+// file that cannot be read; 3 the hub
 // refused or could not be reached (the error code is printed).
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -76,7 +77,8 @@ async function transcribe(hub: HubClient, file: string, opts: { format: Transcri
 async function stream(hub: HubClient, source: string, opts: { language?: string; speed: number }): Promise<number> {
   if (source !== '-') await readInput(source);
   const partial = (text: string) => tty && process.stderr.write(`\r\x1b[2K… ${text.slice(-100)}`);
-  const live = await hub.stream(source === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : source, { ...(opts.language ? { language: opts.language } : {}), speed: opts.speed }, {
+  const from = source === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : source;
+  const live = await hub.stream(from, { ...(opts.language ? { language: opts.language } : {}), speed: opts.speed }, {
     onPartial: (f) => partial(f.text),
     onFinal: (f) => {
       if (tty) process.stderr.write('\r\x1b[2K');
@@ -84,6 +86,10 @@ async function stream(hub: HubClient, source: string, opts: { language?: string;
     },
     onLag: (f) => err(`(the hub is ${f.seconds} s behind)`),
     onReconnecting: (r) => err(r ? '(connection lost, reconnecting)' : '(reconnected)'),
+  }).catch((error: unknown) => {
+    // ffmpeg could not read the file here: the input is at fault, not the hub
+    if (error instanceof HubApiError && error.code === 'unsupported_audio' && error.closeCode === undefined) throw new UsageError(error.message);
+    throw error;
   });
   err(`session ${live.id}${source === '-' ? ' (reading s16le 16 kHz mono from stdin)' : ''}`);
   process.once('SIGINT', () => void live.stop()); // Ctrl-C: the last words still become finals

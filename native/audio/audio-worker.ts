@@ -1,11 +1,10 @@
 // Child-process entry of the audio worker: turns an uploaded file into the
 // spool's pcm and a chunk plan. Reached from the hub through Comlink over IPC;
 // all decoding CPU and memory stays here.
-import * as Comlink from 'comlink';
 import { decodeToPcm, UnsupportedAudioError } from './decode.ts';
 import { planChunks, type ChunkPlan } from './chunk-planner.ts';
 import { samplesToSeconds } from './pcm.ts';
-import { ipcEndpoint } from '../endpoints.ts';
+import { exposeToParent } from '../endpoints.ts';
 
 export interface PreparedAudio {
   samples: number;
@@ -42,4 +41,4 @@ const api = {
 
 export type AudioWorkerApi = typeof api;
 
-Comlink.expose(api, ipcEndpoint(process as unknown as Parameters<typeof ipcEndpoint>[0]));
+exposeToParent(api);

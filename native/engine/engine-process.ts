@@ -3,8 +3,7 @@
 // thread, because whisper.cpp cannot be interrupted and a native abort takes its
 // whole process down: the pool SIGKILLs and replaces us, and the hub survives.
 import { Whisper, WhisperFullParams, WhisperSamplingStrategy, type Segment as NativeSegment } from '@napi-rs/whisper';
-import * as Comlink from 'comlink';
-import { ipcEndpoint } from '../endpoints.ts';
+import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
 
@@ -106,4 +105,4 @@ export function clampToChunk(native: NativeSegment[] | undefined, text: string, 
   return out;
 }
 
-Comlink.expose(api, ipcEndpoint(process as unknown as Parameters<typeof ipcEndpoint>[0]));
+exposeToParent(api);

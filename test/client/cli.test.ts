@@ -71,6 +71,9 @@ t.test('exit codes a script can rely on', async (t) => {
   t.equal((await hub(['transcribe', join(FIXTURES, 'speech.wav'), '--format', 'doc'])).code, 2, 'bad format');
   t.equal((await hub(['stream', join(FIXTURES, 'speech.wav'), '--speed', 'fast'])).code, 2, 'bad speed');
   t.equal((await hub(['stream', '/no/such/file.wav'])).code, 2, 'missing file to stream');
+  const unreadable = await hub(['stream', join(FIXTURES, 'garbage.bin')]);
+  t.equal(unreadable.code, 2, 'a file ffmpeg cannot read');
+  t.match(unreadable.stderr, /cannot read .*garbage\.bin/);
   const refused = await hub(['tasks'], { HUB_TOKEN: 'wrong-token' });
   t.equal(refused.code, 3);
   t.match(refused.stderr, /unauthorized/);

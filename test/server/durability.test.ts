@@ -3,7 +3,7 @@
 // with the transcripts an uninterrupted run gives, without redoing the chunks
 // it had finished. SIGTERM shuts down cleanly (exit 0) and resumes the same way.
 import t, { type Test } from 'tap';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnHub } from '../helpers/hub-process.ts';
@@ -16,6 +16,29 @@ const env = (dir: string) => ({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL:
 
 async function chunksTranscribed(url: string): Promise<number> {
   return Number((await (await fetch(`${url}/metrics`)).text()).match(/^hub_chunks_transcribed_total (\d+)/m)?.[1] ?? NaN);
+}
+
+/** A process's state and parent from /proc/<pid>/stat (undefined once it is gone). */
+async function procStat(pid: number | string): Promise<{ state: string; ppid: number } | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { state: state!, ppid: Number(ppid) };
+}
+
+/** The processes whose parent is `pid`. */
+async function childPids(pid: number): Promise<number[]> {
+  const entries = (await readdir('/proc')).filter((e) => /^\d+$/.test(e));
+  const stats = await Promise.all(entries.map(procStat));
+  return entries.filter((_, i) => stats[i]?.ppid === pid).map(Number);
+}
+
+/** Which of `pids` still run (zombies count as ended) after waiting up to `ms` for them to end. */
+async function stillRunning(pids: number[], ms: number): Promise<number[]> {
+  const running = async () => (await Promise.all(pids.map(async (pid) => ((await procStat(pid))?.state ?? 'Z') !== 'Z' && pid))).filter((p): p is number => p !== false);
+  const deadline = Date.now() + ms;
+  while ((await running()).length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return running();
 }
 
 async function referenceTranscript(t: Test): Promise<Task> {
@@ -45,9 +68,12 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     }
     await new Promise((r) => setTimeout(r, 100));
     const before = await chunksTranscribed(first.url);
+    const workers = await childPids(first.proc.pid!);
+    t.ok(workers.length >= 2, `the hub runs ${workers.length} worker processes (engine, decoder)`);
     first.proc.kill(signal);
     const exit = await first.exited;
     if (signal === 'SIGTERM') t.same(exit, { code: 0, signal: null }, 'a clean exit');
+    t.same(await stillRunning(workers, 5000), [], 'no worker process outlives the hub');
 
     const second = await spawnHub(env(dir));
     t.teardown(() => second.proc.kill('SIGKILL'));
