@@ -7,7 +7,8 @@
 // Exit codes: 0 done; 1 the task failed or was cancelled; 2 bad usage or a local
 // file that cannot be read; 3 the hub
 // refused or could not be reached (the error code is printed).
-import { readFile } from 'node:fs/promises';
+import { openAsBlob } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
@@ -35,15 +36,18 @@ function bar(label: string, fraction: number): void {
   if (fraction >= 1) process.stderr.write('\n');
 }
 
-async function readInput(file: string): Promise<Buffer> {
-  return readFile(file).catch((e: NodeJS.ErrnoException) => {
+/** The file as a Blob read from disk as it is sent (never whole in memory). */
+async function openInput(file: string): Promise<Blob> {
+  const info = await stat(file).catch((e: NodeJS.ErrnoException) => {
     throw new UsageError(e.code === 'ENOENT' ? `no such file: ${file}` : `cannot read ${file}: ${e.message}`);
   });
+  if (!info.isFile()) throw new UsageError(`not a file: ${file}`);
+  return openAsBlob(file);
 }
 
 async function transcribe(hub: HubClient, file: string, opts: { format: TranscriptFormat; follow: boolean; language?: string }): Promise<number> {
-  const body = await readInput(file);
-  const task = await hub.upload(new Uint8Array(body), {
+  const body = await openInput(file);
+  const task = await hub.upload(body, {
     name: basename(file),
     ...(opts.language ? { language: opts.language } : {}),
     onProgress: (sent, total) => bar('upload    ', total ? sent / total : 1),
@@ -75,7 +79,7 @@ async function transcribe(hub: HubClient, file: string, opts: { format: Transcri
 }
 
 async function stream(hub: HubClient, source: string, opts: { language?: string; speed: number }): Promise<number> {
-  if (source !== '-') await readInput(source);
+  if (source !== '-') await openInput(source);
   const partial = (text: string) => tty && process.stderr.write(`\r\x1b[2K… ${text.slice(-100)}`);
   const from = source === '-' ? (process.stdin as AsyncIterable<Uint8Array>) : source;
   const live = await hub.stream(from, { ...(opts.language ? { language: opts.language } : {}), speed: opts.speed }, {

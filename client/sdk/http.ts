@@ -1,6 +1,6 @@
 // The hub's HTTP API from browsers and Node: fetch, the token as a bearer
-// header, errors as HubApiError with the protocol's code. Uploads report
-// byte-level progress (XMLHttpRequest in browsers, a counted stream in Node).
+// header, errors as HubApiError with the protocol's code. Uploads stream and
+// report byte-level progress (XMLHttpRequest in browsers, node:http in Node).
 import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
 import { HubApiError } from './errors.ts';
 
@@ -16,14 +16,28 @@ export interface UploadOptions {
   signal?: AbortSignal;
 }
 
-async function failure(res: Response): Promise<HubApiError> {
-  const text = await res.text().catch(() => '');
+/** The hub's `{"error":{"code","message"}}` answer as a HubApiError. */
+function errorFrom(status: number, text: string): HubApiError {
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string } };
-    return new HubApiError(error.code, error.message, res.status);
+    return new HubApiError(error.code, error.message, status);
   } catch {
-    return new HubApiError(res.status === 404 ? 'not_found' : 'internal', text || res.statusText, res.status);
+    return new HubApiError(status === 404 ? 'not_found' : 'internal', text || `the hub answered ${status}`, status);
   }
+}
+
+/** A 201 with the task, or the hub's error. */
+function created(status: number, text: string): Task {
+  if (status !== 201) throw errorFrom(status, text);
+  try {
+    return JSON.parse(text) as Task;
+  } catch {
+    throw new HubApiError('internal', `the upload's answer is not a task: ${text.slice(0, 100)}`, status);
+  }
+}
+
+async function failure(res: Response): Promise<HubApiError> {
+  return errorFrom(res.status, await res.text().catch(() => ''));
 }
 
 /** fetch, with "cannot connect" as a HubApiError like every other failure. */
@@ -81,58 +95,33 @@ export class HubHttp {
     return res.status === 204 ? undefined : ((await res.json()) as Task);
   }
 
-  /** Uploads a recording; `onProgress` follows the bytes sent. */
-  upload(body: Blob | Uint8Array, options: UploadOptions = {}): Promise<Task> {
+  /** Uploads a recording, streamed (in Node a Blob from `fs.openAsBlob` is read from disk as it goes); `onProgress` follows the bytes sent. */
+  async upload(body: Blob | Uint8Array, options: UploadOptions = {}): Promise<Task> {
     const url = this.path('/v1/tasks', { name: options.name, language: options.language });
-    const total = body instanceof Uint8Array ? body.byteLength : body.size;
-    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, total, options);
-    return this.uploadFetch(url, body, total, options);
+    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, options);
+    const { uploadWithNode } = await import('./upload-node.ts');
+    const { status, text } = await uploadWithNode({ url, headers: this.headers(), body, ...options });
+    return created(status, text);
   }
 
-  private uploadXhr(url: string, body: Blob | Uint8Array, total: number, options: UploadOptions): Promise<Task> {
+  private uploadXhr(url: string, body: Blob | Uint8Array, options: UploadOptions): Promise<Task> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open('POST', url);
       for (const [k, v] of Object.entries(this.headers())) xhr.setRequestHeader(k, v);
-      xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : total);
+      const size = body instanceof Uint8Array ? body.byteLength : body.size;
+      xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : size);
       xhr.onload = () => {
-        let parsed: { error?: { code: string; message: string } } & Task;
         try {
-          parsed = JSON.parse(xhr.responseText);
-        } catch {
-          return reject(new HubApiError('internal', xhr.responseText || `upload failed (${xhr.status})`, xhr.status));
+          resolve(created(xhr.status, xhr.responseText));
+        } catch (error) {
+          reject(error);
         }
-        if (xhr.status === 201) resolve(parsed);
-        else reject(new HubApiError(parsed.error?.code ?? 'internal', parsed.error?.message ?? `upload failed (${xhr.status})`, xhr.status));
       };
       xhr.onerror = () => reject(new HubApiError('network', 'the upload could not reach the hub'));
       xhr.onabort = () => reject(new HubApiError('aborted', 'the upload was aborted'));
       options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
       xhr.send(body as XMLHttpRequestBodyInit);
     });
-  }
-
-  private async uploadFetch(url: string, body: Blob | Uint8Array, total: number, options: UploadOptions): Promise<Task> {
-    const bytes = body instanceof Uint8Array ? body : new Uint8Array(await body.arrayBuffer());
-    let sent = 0;
-    const piece = 64 * 1024;
-    const stream = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (sent >= bytes.length) return controller.close();
-        const part = bytes.subarray(sent, sent + piece);
-        sent += part.length;
-        controller.enqueue(part);
-        options.onProgress?.(sent, total);
-      },
-    });
-    const res = await reach(url, {
-      method: 'POST',
-      body: stream,
-      headers: { ...this.headers(), 'Content-Length': String(total) },
-      duplex: 'half',
-      ...(options.signal ? { signal: options.signal } : {}),
-    } as RequestInit);
-    if (res.status !== 201) throw await failure(res);
-    return (await res.json()) as Task;
   }
 }

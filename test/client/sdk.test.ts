@@ -3,6 +3,7 @@
 // errors that carry the protocol's codes.
 import t from 'tap';
 import { join } from 'node:path';
+import { openAsBlob } from 'node:fs';
 import WebSocket from 'ws';
 import { ALICE, fixture, startTestHub } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
@@ -74,6 +75,21 @@ t.test('the connection drops in the middle of a task: nothing is lost', async (t
   const { updatedAt: _kept, ...kept } = latest!;
   const { updatedAt: _real, ...real } = await hub.task(task.id);
   t.same(kept, real, 'the task the SDK kept equals the hub’s (but for updatedAt, which frames do not carry)');
+});
+
+t.test('a file uploads from disk as it is read (fs.openAsBlob), with progress; too large is payload_too_large', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  const file = await openAsBlob(join(FIXTURES, 'long.wav'));
+  let last = 0;
+  const task = await hub.upload(file, { name: 'long.wav', onProgress: (sent, total) => ((last = sent), t.equal(total, file.size)) });
+  t.equal(last, file.size, 'every byte counted');
+  t.match(task, { name: 'long.wav', status: 'queued' });
+  t.teardown(() => void hub.cancel(task.id).catch(() => {}));
+
+  const small = await startTestHub(t, { HUB_MAX_UPLOAD_MB: '1' });
+  const limited = createHubClient({ url: small.url, token: ALICE });
+  const refused = await limited.upload(file).catch((e: unknown) => e);
+  t.match(refused, { code: 'payload_too_large', status: 413 }, 'the early answer is the error, not a broken pipe');
 });
 
 t.test('errors carry the protocol codes', async (t) => {
