@@ -84,20 +84,23 @@ async function signIn(value: string): Promise<void> {
 // ---- tasks: upload and list -------------------------------------------------
 
 function tasksView(): void {
-  const file = h('input', { type: 'file', id: 'file', accept: 'audio/*,video/*', class: 'visually-hidden' });
+  const file = h('input', { type: 'file', id: 'file', accept: 'audio/*,video/*', multiple: true, class: 'visually-hidden' });
   const language = h('select', { id: 'language', 'aria-label': 'Language' }, ...LANGUAGES.map((l) => h('option', { value: l }, l || 'detect')));
   const uploadBar = h('progress', { id: 'upload-progress', max: 1, value: 0, 'aria-label': 'Upload progress', hidden: true });
   const uploadText = h('p', { class: 'muted', role: 'status', id: 'upload-status' });
   const drop = h(
     'label',
     { class: 'drop', for: 'file', id: 'drop' },
-    h('strong', {}, 'Drop a recording here'),
-    h('span', { class: 'muted' }, 'or click to choose one — any audio or video file'),
+    h('strong', {}, 'Drop recordings here'),
+    h('span', { class: 'muted' }, 'or click to choose — any audio or video files'),
   );
   const list = h('ul', { class: 'tasks', id: 'tasks', 'aria-label': 'Your tasks' });
+  const empty = h('li', { class: 'muted' }, 'Nothing yet: upload a recording above.');
+  const older = h('button', { type: 'button', hidden: true }, 'Show older');
   const rows = new Map<string, HTMLLIElement>();
+  let next: string | undefined;
 
-  const renderRow = (t: Task) => {
+  const renderRow = (t: Task, at: 'top' | 'bottom' = 'top') => {
     const running = t.status === 'transcribing' && t.kind === 'file';
     const row = h(
       'li',
@@ -111,59 +114,79 @@ function tasksView(): void {
       ),
       running ? h('progress', { max: 100, value: t.progress.pct, 'aria-label': `Progress of ${t.name ?? t.id}` }) : null,
     );
+    empty.remove();
     const old = rows.get(t.id);
     if (old) old.replaceWith(row);
-    else list.prepend(row);
+    else if (at === 'top') list.prepend(row);
+    else list.append(row);
     rows.set(t.id, row);
   };
-  const follow = (t: Task) => {
-    renderRow(t);
-    if (!FINISHED.includes(t.status)) cleanup.push(hub.watch(t.id, { onTask: renderRow }));
+  const follow = (t: Task, at: 'top' | 'bottom' = 'top') => {
+    if (rows.has(t.id)) return;
+    renderRow(t, at);
+    if (!FINISHED.includes(t.status)) cleanup.push(hub.watch(t.id, { onTask: (u) => renderRow(u) }));
   };
+  const failed = (error: HubApiError) => void (error.code !== 'unauthorized' && toast(error.message)); // refused tokens go back to sign-in
 
-  const upload = async (f: File) => {
+  /** Newest first, a page at a time. */
+  const loadOlder = () =>
+    hub.tasks({ limit: 30, ...(next ? { before: next } : {}) }).then((page) => {
+      for (const t of page.tasks) follow(t, 'bottom');
+      next = page.next;
+      older.hidden = !next;
+      if (!rows.size) list.append(empty);
+    }, failed);
+  older.addEventListener('click', () => void loadOlder());
+  // Tasks started elsewhere (the CLI, another tab, a live session) show up too.
+  const poll = setInterval(() => {
+    if (document.visibilityState !== 'visible') return;
+    void hub.tasks({ limit: 20 }).then((page) => page.tasks.filter((t) => !rows.has(t.id)).reverse().forEach((t) => follow(t)), () => {});
+  }, 10_000);
+  cleanup.push(() => clearInterval(poll));
+
+  const upload = async (f: File, n: number, of: number) => {
+    const which = of > 1 ? `${n} of ${of}: ` : '';
     uploadBar.hidden = false;
-    uploadText.textContent = `Uploading ${f.name} (${bytes(f.size)})…`;
+    uploadText.textContent = `Uploading ${which}${f.name} (${bytes(f.size)})…`;
     try {
       const task = await hub.upload(f, {
         name: f.name,
         ...(language.value ? { language: language.value } : {}),
         onProgress: (sent, total) => {
           uploadBar.value = total ? sent / total : 0;
-          uploadText.textContent = `Uploading ${f.name}: ${bytes(sent)} of ${bytes(total)} (${Math.floor(uploadBar.value * 100)}%)`;
+          uploadText.textContent = `Uploading ${which}${f.name}: ${bytes(sent)} of ${bytes(total)} (${Math.floor(uploadBar.value * 100)}%)`;
         },
       });
       uploadText.textContent = `${f.name} is in the queue.`;
       follow(task);
     } catch (error) {
       uploadText.textContent = '';
-      toast(error instanceof HubApiError ? error.message : 'The upload failed.');
+      toast(`${f.name}: ${error instanceof HubApiError ? error.message : 'the upload failed.'}`);
     } finally {
       uploadBar.hidden = true;
       uploadBar.value = 0;
     }
   };
-  file.addEventListener('change', () => file.files?.[0] && void upload(file.files[0]));
+  /** One after another, so each gets the whole link and its own progress. */
+  let queue = Promise.resolve();
+  const uploadAll = (files: FileList | null | undefined) => {
+    const chosen = [...(files ?? [])];
+    chosen.forEach((f, i) => (queue = queue.then(() => upload(f, i + 1, chosen.length))));
+  };
+  file.addEventListener('change', () => (uploadAll(file.files), (file.value = '')));
   drop.addEventListener('dragover', (e) => (e.preventDefault(), drop.classList.add('over')));
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
     drop.classList.remove('over');
-    const f = (e as DragEvent).dataTransfer?.files[0];
-    if (f) void upload(f);
+    uploadAll((e as DragEvent).dataTransfer?.files);
   });
 
   main.replaceChildren(
-    h('section', { class: 'card', 'aria-labelledby': 'upload-h' }, h('h1', { id: 'upload-h' }, 'Transcribe a recording'), drop, file, h('div', { class: 'row' }, h('label', { for: 'language' }, 'Language'), language), uploadBar, uploadText),
-    h('section', { class: 'card', 'aria-labelledby': 'tasks-h' }, h('h2', { id: 'tasks-h' }, 'Your tasks'), list),
+    h('section', { class: 'card', 'aria-labelledby': 'upload-h' }, h('h1', { id: 'upload-h' }, 'Transcribe recordings'), drop, file, h('div', { class: 'row' }, h('label', { for: 'language' }, 'Language'), language), uploadBar, uploadText),
+    h('section', { class: 'card', 'aria-labelledby': 'tasks-h' }, h('h2', { id: 'tasks-h' }, 'Your tasks'), list, older),
   );
-  void hub.tasks({ limit: 50 }).then(
-    ({ tasks }) => {
-      tasks.reverse().forEach(follow);
-      if (!tasks.length) list.append(h('li', { class: 'muted' }, 'Nothing yet: upload a recording above.'));
-    },
-    (error: HubApiError) => error.code !== 'unauthorized' && toast(error.message), // refused tokens go back to sign-in
-  );
+  void loadOlder();
 }
 
 // ---- one task: the transcript ------------------------------------------------

@@ -7,7 +7,7 @@ import t, { type Test } from 'tap';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { ADMIN, ALICE, fixture, startTestHub, upload } from '../helpers/hub.ts';
+import { ADMIN, ALICE, BOB, fixture, startTestHub, upload } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -54,7 +54,7 @@ if (!existsSync(CHROMIUM)) {
     await page.screenshot({ path: join(ARTIFACTS, 'sign-in.png') });
     await page.getByLabel('Token').fill(ALICE);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Transcribe a recording' }).waitFor();
+    await page.getByRole('heading', { name: 'Transcribe recordings' }).waitFor();
 
     await page.setInputFiles('#file', join(FIXTURES, 'long.wav'));
     const row = page.locator('#tasks li', { hasText: 'long.wav' });
@@ -69,6 +69,21 @@ if (!existsSync(CHROMIUM)) {
     await page.goto(`${url}/#/`);
     await page.locator('#tasks li', { hasText: 'completed' }).first().waitFor();
     await page.screenshot({ path: join(ARTIFACTS, 'tasks.png'), fullPage: true });
+    await done();
+  });
+
+  t.test('several recordings in one drop; older tasks a page at a time', async (t) => {
+    for (let i = 0; i < 31; i++) t.equal((await upload(url, BOB, silentWav(1), `?name=old-${i}.wav`)).status, 201);
+    const { page, done } = await open(t, BOB);
+    await page.locator('#tasks li', { hasText: 'old-30.wav' }).waitFor();
+    t.equal(await page.locator('#tasks li').count(), 30, 'the newest 30 first');
+    await page.getByRole('button', { name: 'Show older' }).click();
+    await page.locator('#tasks li', { hasText: 'old-0.wav' }).waitFor();
+    t.ok(await page.getByRole('button', { name: 'Show older' }).isHidden(), 'nothing older left');
+
+    await page.setInputFiles('#file', [join(FIXTURES, 'speech.wav'), join(FIXTURES, 'speech.mp3')]);
+    await page.locator('#tasks li', { hasText: 'speech.mp3' }).waitFor();
+    t.same(await page.locator('#tasks li .name').evaluateAll((names) => names.slice(0, 2).map((n) => n.textContent)), ['speech.mp3', 'speech.wav'], 'both uploaded, newest on top');
     await done();
   });
 
@@ -104,10 +119,29 @@ if (!existsSync(CHROMIUM)) {
 
   t.test('on a phone-sized screen', async (t) => {
     const { page, done } = await open(t, ALICE, { width: 390, height: 844 });
-    await page.getByRole('heading', { name: 'Transcribe a recording' }).waitFor();
+    await page.getByRole('heading', { name: 'Transcribe recordings' }).waitFor();
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     t.ok(overflow <= 0, 'nothing wider than the screen');
     await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
     await done();
   });
+}
+
+/** A WAV of silence (16 kHz mono s16le): a task that completes at once, with no text. */
+function silentWav(seconds: number): Uint8Array {
+  const data = 16_000 * 2 * seconds;
+  const wav = Buffer.alloc(44 + data);
+  wav.write('RIFF', 0);
+  wav.writeUInt32LE(36 + data, 4);
+  wav.write('WAVEfmt ', 8);
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20); // PCM
+  wav.writeUInt16LE(1, 22); // mono
+  wav.writeUInt32LE(16_000, 24);
+  wav.writeUInt32LE(32_000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36);
+  wav.writeUInt32LE(data, 40);
+  return wav;
 }
