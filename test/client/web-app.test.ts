@@ -91,7 +91,11 @@ if (!existsSync(CHROMIUM)) {
     const { page, done } = await open(t, ALICE);
     await page.goto(`${url}/#/live`);
     await page.getByRole('button', { name: 'Start' }).click();
+    const partial = page.locator('#live-text .partial').first();
+    await partial.waitFor({ timeout: 30_000 });
+    t.equal(await partial.evaluate((el) => getComputedStyle(el).fontStyle), 'italic', 'partials look different from finals');
     await page.locator('#live-text .final').first().waitFor({ timeout: 30_000 });
+    t.equal(await page.locator('#live-text .final').first().evaluate((el) => getComputedStyle(el).fontStyle), 'normal');
     t.ok((await page.locator('#live-text .final').count()) >= 1, 'final text on the page');
     t.ok(Number(await page.locator('#level').getAttribute('value')) >= 0, 'the level meter moves');
     await page.screenshot({ path: join(ARTIFACTS, 'live.png'), fullPage: true });
