@@ -41,6 +41,7 @@ if (!existsSync(CHROMIUM)) {
       page,
       done: async () => {
         t.same(problems, [], 'no console errors');
+        t.same(await unlabelled(page), [], 'every control on the page has an accessible name');
         await context.close();
       },
     };
@@ -148,4 +149,13 @@ function silentWav(seconds: number): Uint8Array {
   wav.write('data', 36);
   wav.writeUInt32LE(data, 40);
   return wav;
+}
+
+/** Controls on the page a screen reader could not name (no aria-label, <label>, text or title). */
+function unlabelled(page: Page): Promise<string[]> {
+  return page.evaluate(() =>
+    [...document.querySelectorAll<HTMLElement>('button, input:not([type=hidden]), select, textarea, meter, progress, a[href]')]
+      .filter((el) => !(el.getAttribute('aria-label') || (el as HTMLInputElement).labels?.[0]?.textContent?.trim() || el.textContent?.trim() || el.title))
+      .map((el) => el.outerHTML.slice(0, 80)),
+  );
 }
