@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
+import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
@@ -17,6 +17,8 @@ import type { LogFn } from '../native/log-fn.ts';
 /** Where frames go: implemented by the server over uWS topics. */
 export interface FramePort {
   publish(taskId: string, frame: TaskEventFrame): void;
+  /** a user's task feed: a task was created, or deleted */
+  feed?(userId: string, frame: FeedFrame): void;
 }
 
 export interface RegistryOptions {
@@ -85,6 +87,7 @@ export class TaskRegistry {
     const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${task.id}.pcm`) };
     await this.persistence.store.insert({ task, ...files });
     this.startFile({ task, ...files });
+    this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
     return task;
   }
 
@@ -96,6 +99,7 @@ export class TaskRegistry {
     await this.persistence.store.insert({ task, ...files });
     const actor = createActor(this.streamMachine, { input: { task }, id: task.id, ...this.inspection() });
     this.track(actor, { task, ...files });
+    this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
     return actor;
   }
 
@@ -169,7 +173,12 @@ export class TaskRegistry {
     this.recent.delete(id);
     const deleted = await this.persistence.store.delete(id);
     if (stored) await removeFiles(stored);
+    if (deleted && stored) this.announce(stored.task.userId, { type: 'deleted', id });
     return deleted;
+  }
+
+  private announce(userId: string, frame: FeedFrame): void {
+    for (const port of this.ports) port.feed?.(userId, frame);
   }
 
   activeCount(userId?: string): number {

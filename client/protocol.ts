@@ -121,6 +121,24 @@ export interface AckFrame {
   id: string;
   ref?: unknown;
 }
+/** Answers `watch_tasks` (always) and `unwatch_tasks` (with a `ref`): the caller's task feed is on or off (addition). */
+export interface FeedAckFrame {
+  type: 'watching' | 'unwatched';
+  ref?: unknown;
+}
+/** On the task feed: the caller has a new task (an upload or a live session, from any client) (addition). */
+export interface CreatedFrame {
+  type: 'created';
+  id: string;
+  seq: number;
+  task: Task;
+}
+/** On the task feed: one of the caller's tasks was deleted (addition). */
+export interface DeletedFrame {
+  type: 'deleted';
+  id: string;
+}
+export type FeedFrame = CreatedFrame | DeletedFrame;
 
 // ---- /v1/stream frames -------------------------------------------------------
 
@@ -158,7 +176,7 @@ export interface ClosedFrame {
 
 /** A frame about one task: each carries the task's next `seq`. */
 export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame;
-export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | ReadyFrame | ClosedFrame;
+export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
 
 // ---- client → hub messages --------------------------------------------------
 
@@ -169,6 +187,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('subscribe'), id: taskId, since: z.number().int().min(0).optional(), ref }),
   z.object({ type: z.literal('unsubscribe'), id: taskId, ref }),
   z.object({ type: z.literal('ping'), ref }),
+  z.object({ type: z.literal('watch_tasks'), ref }),
+  z.object({ type: z.literal('unwatch_tasks'), ref }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 

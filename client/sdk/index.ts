@@ -8,7 +8,7 @@
 //
 // Errors are HubApiError, carrying the protocol's codes.
 import { HubHttp, type UploadOptions } from './http.ts';
-import { TaskWatcher, type WatchHandlers } from './watcher.ts';
+import { TaskWatcher, type FeedHandlers, type WatchHandlers } from './watcher.ts';
 import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
 import type { WebSocketConstructor } from './connection.ts';
 import { AdminConnection, type AdminHandlers } from './admin.ts';
@@ -20,7 +20,7 @@ export { applyFrame } from './apply.ts';
 export { LiveSession } from './live.ts';
 export type { LiveHandlers, LiveOptions } from './live.ts';
 export type { LiveStream, StreamOptions, StreamSource } from './stream.ts';
-export type { WatchHandlers } from './watcher.ts';
+export type { FeedHandlers, WatchHandlers } from './watcher.ts';
 export type { ActorInfo, AdminHandlers } from './admin.ts';
 export type * from '../protocol.ts';
 
@@ -49,6 +49,8 @@ export function createHubClient(options: HubClientOptions) {
     cancel: (id: string) => http.cancelOrDelete(id),
     /** Follows a task live: returns a function that stops following. */
     watch: (id: string, handlers: WatchHandlers) => watching().watch(id, handlers),
+    /** Your task feed: tasks created or deleted by any client. Returns a function that stops it. */
+    watchTasks: (handlers: FeedHandlers) => watching().watchTasks(handlers),
     /** The frames about a task, until it is finished. */
     frames: (id: string) => watching().frames(id),
     /** Live text from a source: `'microphone'`, a MediaStream, a file path (Node), PCM bytes or an async iterable of audio. */

@@ -3,8 +3,10 @@
 // resubscribes every task with `since` = the last seq it saw, so the hub
 // replays what was missed and no frame is lost; a gap in seq (a frame the
 // hub had to skip) triggers the same catch-up at once. Each watcher gets the
-// task kept up to date and every frame, in order.
-import type { Task, TaskEventFrame } from '../protocol.ts';
+// task kept up to date and every frame, in order. The same socket carries the
+// caller's task feed (tasks created or deleted by any client), switched back
+// on after every reconnect.
+import type { CreatedFrame, DeletedFrame, Task, TaskEventFrame } from '../protocol.ts';
 import { applyFrame } from './apply.ts';
 import { HubApiError } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
@@ -14,6 +16,13 @@ export interface WatchHandlers {
   onTask?: (task: Task) => void;
   onFrame?: (frame: TaskEventFrame) => void;
   onError?: (error: HubApiError) => void;
+}
+
+export interface FeedHandlers {
+  /** the feed is on: on the first connection and after every reconnect (list your tasks now: nothing falls between) */
+  onWatching?: () => void;
+  onCreated?: (frame: CreatedFrame) => void;
+  onDeleted?: (frame: DeletedFrame) => void;
 }
 
 interface Watch {
@@ -33,6 +42,7 @@ export interface WatcherOptions {
 export class TaskWatcher {
   private socket: WebSocketLike | undefined;
   private readonly watches = new Map<string, Watch>();
+  private readonly feeds = new Set<FeedHandlers>();
   private attempt = 0;
   private closed = false;
   private connecting: Promise<void> | undefined;
@@ -56,6 +66,17 @@ export class TaskWatcher {
         this.watches.delete(id);
         this.send({ type: 'unsubscribe', id });
       }
+    };
+  }
+
+  /** Follows the caller's task feed until `stop()` is called. */
+  watchTasks(handlers: FeedHandlers): () => void {
+    this.feeds.add(handlers);
+    this.send({ type: 'watch_tasks' }); // idempotent; its answer tells the new handler the feed is on
+    void this.connect();
+    return () => {
+      this.feeds.delete(handlers);
+      if (this.feeds.size === 0) this.send({ type: 'unwatch_tasks' });
     };
   }
 
@@ -108,6 +129,7 @@ export class TaskWatcher {
         this.attempt = 0;
         this.options.onConnection?.(true);
         for (const [id, watch] of this.watches) this.subscribe(id, watch);
+        if (this.feeds.size) this.send({ type: 'watch_tasks' });
       };
       ws.onmessage = (e) => this.receive(decodeFrame(e.data));
       ws.onerror = () => {};
@@ -140,6 +162,9 @@ export class TaskWatcher {
       }
       return;
     }
+    if (frame.type === 'watching') return this.feeds.forEach((h) => h.onWatching?.());
+    if (frame.type === 'created') return this.feeds.forEach((h) => h.onCreated?.(frame as unknown as CreatedFrame));
+    if (frame.type === 'deleted') return this.feeds.forEach((h) => h.onDeleted?.(frame as unknown as DeletedFrame));
     const id = frame.id as string | undefined;
     const watch = id ? this.watches.get(id) : undefined;
     if (!watch) return;

@@ -137,12 +137,18 @@ function tasksView(): void {
       if (!rows.size) list.append(empty);
     }, failed);
   older.addEventListener('click', () => void loadOlder());
-  // Tasks started elsewhere (the CLI, another tab, a live session) show up too.
-  const poll = setInterval(() => {
-    if (document.visibilityState !== 'visible') return;
-    void hub.tasks({ limit: 20 }).then((page) => page.tasks.filter((t) => !rows.has(t.id)).reverse().forEach((t) => follow(t)), () => {});
-  }, 10_000);
-  cleanup.push(() => clearInterval(poll));
+  // Tasks started or deleted elsewhere (the CLI, another tab, a live session)
+  // show up at once; after a reconnect the newest page fills what was missed.
+  cleanup.push(
+    hub.watchTasks({
+      onWatching: () => void hub.tasks({ limit: 20 }).then((page) => page.tasks.filter((t) => !rows.has(t.id)).reverse().forEach((t) => follow(t)), () => {}),
+      onCreated: (f) => follow(f.task),
+      onDeleted: (f) => {
+        rows.get(f.id)?.remove();
+        rows.delete(f.id);
+      },
+    }),
+  );
 
   const upload = async (f: File, n: number, of: number) => {
     const which = of > 1 ? `${n} of ${of}: ` : '';

@@ -1,12 +1,14 @@
 // `/v1/ws`: live task subscriptions. A subscriber gets the whole task (or the
 // frames after `since`) and then every frame published on the task's topic.
+// `watch_tasks` adds the caller's feed: a frame for each task created or
+// deleted, by whichever client.
 // Frames are encoded once per encoding and published through uWS topics.
 // Sockets that fall behind are cut off (see backpressure.ts).
 import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
-import { clientMessageSchema, type ServerFrame, type Task, type TaskEventFrame } from '../../client/protocol.ts';
+import { clientMessageSchema, type FeedFrame, type ServerFrame, type Task, type TaskEventFrame } from '../../client/protocol.ts';
 import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
@@ -22,6 +24,7 @@ export interface TaskSocketData {
 }
 
 export const topicOf = (encoding: Encoding, taskId: string) => `${encoding}/task/${taskId}`;
+const feedTopicOf = (encoding: Encoding, userId: string) => `${encoding}/user/${userId}`;
 
 /** Publishes task frames to the sockets subscribed to them, encoding each once per encoding in use. */
 export class TopicPublisher implements FramePort {
@@ -31,8 +34,16 @@ export class TopicPublisher implements FramePort {
   ) {}
 
   publish(taskId: string, frame: TaskEventFrame): void {
+    this.toTopic(topicOf, taskId, frame);
+  }
+
+  feed(userId: string, frame: FeedFrame): void {
+    this.toTopic(feedTopicOf, userId, frame);
+  }
+
+  private toTopic(topicFor: (encoding: Encoding, key: string) => string, key: string, frame: ServerFrame): void {
     for (const encoding of ['msgpack', 'json'] as const) {
-      const topic = topicOf(encoding, taskId);
+      const topic = topicFor(encoding, key);
       if (this.app.numSubscribers(topic) === 0) continue;
       const { data, binary } = encodeFor(encoding, frame);
       this.app.publish(topic, data, binary);
@@ -78,8 +89,8 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
       const parsed = clientMessageSchema.safeParse(raw);
       if (!parsed.success) {
         const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-        const known = type === 'subscribe' || type === 'unsubscribe' || type === 'ping';
-        const why = known ? parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ') : `unknown message type ${JSON.stringify(type ?? null)} (subscribe, unsubscribe, ping)`;
+        const known = ['subscribe', 'unsubscribe', 'ping', 'watch_tasks', 'unwatch_tasks'].includes(type as string);
+        const why = known ? parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ') : `unknown message type ${JSON.stringify(type ?? null)} (subscribe, unsubscribe, ping, watch_tasks, unwatch_tasks)`;
         fail(ws, 'bad_request', why, typeof ref === 'string' || typeof ref === 'number' ? ref : undefined);
         return;
       }
@@ -96,6 +107,15 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
           return;
         case 'subscribe':
           subscribe(ws, msg.id, msg.since, msg.ref);
+          return;
+        case 'watch_tasks':
+          // Acknowledged always: a client lists its tasks after this, so none falls between.
+          ws.subscribe(feedTopicOf(data.encoding, data.caller.userId));
+          send(ws, withRef({ type: 'watching' as const }));
+          return;
+        case 'unwatch_tasks':
+          ws.unsubscribe(feedTopicOf(data.encoding, data.caller.userId));
+          if (msg.ref !== undefined) send(ws, withRef({ type: 'unwatched' as const }));
           return;
       }
     },

@@ -173,3 +173,36 @@ t.test('stream() of an unreadable file fails before any session opens', async (t
   t.match(error, { code: 'unsupported_audio', message: /garbage\.bin/ });
   t.equal((await hub.tasks({ limit: 1 })).tasks[0]?.id, before, 'no task was created');
 });
+
+t.test('watchTasks: tasks created and deleted by other clients, and again after a dropped connection', async (t) => {
+  const net = droppableWebSocket();
+  const hub = createHubClient({ url, token: ALICE, WebSocket: net.WebSocket });
+  t.teardown(() => hub.close());
+  const events: string[] = [];
+  let watching!: () => void;
+  let on = new Promise<void>((resolve) => (watching = resolve));
+  let created!: (id: string) => void;
+  let next = new Promise<string>((resolve) => (created = resolve));
+  hub.watchTasks({
+    onWatching: () => (events.push('watching'), watching()),
+    onCreated: (f) => (events.push(`created ${f.task.name}`), created(f.id)),
+    onDeleted: (f) => events.push(`deleted ${f.id}`),
+  });
+  await on;
+  const other = createHubClient({ url, token: ALICE }); // another tab, the CLI ...
+  const first = await other.upload(new Uint8Array(await fixture('speech.wav')), { name: 'from-elsewhere.wav' });
+  t.equal(await next, first.id);
+
+  on = new Promise<void>((resolve) => (watching = resolve));
+  net.drop();
+  await on; // reconnected: the feed is back on
+  next = new Promise<string>((resolve) => (created = resolve));
+  const second = await other.upload(new Uint8Array(await fixture('speech.wav')), { name: 'after-the-drop.wav' });
+  t.equal(await next, second.id);
+  for (const id of [first.id, second.id]) {
+    for await (const _ of hub.frames(id)); // until finished
+    await other.cancel(id); // a finished task: deleted
+  }
+  while (events.filter((e) => e.startsWith('deleted')).length < 2) await new Promise((r) => setTimeout(r, 20));
+  t.same(events, ['watching', 'created from-elsewhere.wav', 'watching', 'created after-the-drop.wav', `deleted ${first.id}`, `deleted ${second.id}`]);
+});

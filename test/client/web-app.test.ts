@@ -85,6 +85,14 @@ if (!existsSync(CHROMIUM)) {
     await page.setInputFiles('#file', [join(FIXTURES, 'speech.wav'), join(FIXTURES, 'speech.mp3')]);
     await page.locator('#tasks li', { hasText: 'speech.mp3' }).waitFor();
     t.same(await page.locator('#tasks li .name').evaluateAll((names) => names.slice(0, 2).map((n) => n.textContent)), ['speech.mp3', 'speech.wav'], 'both uploaded, newest on top');
+
+    // A task from another client (the CLI, another tab) shows up at once, and goes when deleted.
+    const { id } = (await (await upload(url, BOB, silentWav(1), '?name=from-the-cli.wav')).json()) as { id: string };
+    const elsewhere = page.locator('#tasks li', { hasText: 'from-the-cli.wav' });
+    await elsewhere.waitFor({ timeout: 5000 });
+    await page.locator('#tasks li', { hasText: 'from-the-cli.wav' }).locator('.status', { hasText: 'completed' }).waitFor({ timeout: 30_000 });
+    t.equal((await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${BOB}` } })).status, 204);
+    await elsewhere.waitFor({ state: 'detached', timeout: 5000 });
     await done();
   });
 

@@ -157,3 +157,34 @@ t.test('a subscriber that stops reading is cut off; the others do not notice', a
   t.ok([4009, 1006].includes(closed.code), `the slow socket was cut off (${closed.code}: 4009, or 1006 when it did not read the close either)`);
   t.ok(slow.frames.length < 40_000, `it got ${slow.frames.length} of 40000 answers before being cut off`);
 });
+
+t.test('watch_tasks: the caller’s new and deleted tasks from any client, nobody else’s', async (t) => {
+  const alice = await TestSocket.open(wsUrl, '/v1/ws', ALICE);
+  const bob = await TestSocket.open(wsUrl, '/v1/ws', BOB);
+  t.teardown(() => (alice.close(), bob.close()));
+  alice.send({ type: 'watch_tasks', ref: 'feed' });
+  t.match(await alice.next((f) => f.type === 'watching'), { type: 'watching', ref: 'feed' });
+  bob.send({ type: 'watch_tasks' });
+  await bob.next((f) => f.type === 'watching');
+
+  const id = await newTask('speech.wav');
+  t.match(await alice.next((f) => f.type === 'created'), { type: 'created', id, seq: 0, task: { id, userId: 'alice', kind: 'file', status: 'queued' } });
+  const stream = await TestSocket.open(wsUrl, '/v1/stream', ALICE);
+  const { id: streamId } = await stream.next((f) => f.type === 'ready');
+  t.match(await alice.next((f) => f.type === 'created' && f.id === streamId), { task: { kind: 'stream' } });
+  stream.close();
+
+  await waitForStatus(url, ALICE, id, ['completed']);
+  t.equal((await fetch(`${url}/v1/tasks/${id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${ALICE}` } })).status, 204);
+  t.match(await alice.next((f) => f.type === 'deleted'), { type: 'deleted', id });
+
+  alice.send({ type: 'unwatch_tasks', ref: 'off' });
+  await alice.next((f) => f.type === 'unwatched' && f.ref === 'off');
+  const later = await newTask('speech.wav');
+  bob.send({ type: 'ping', ref: 'last' });
+  await bob.next((f) => f.type === 'pong');
+  alice.send({ type: 'ping', ref: 'last' });
+  await alice.next((f) => f.type === 'pong');
+  t.notOk(alice.frames.some((f) => f.id === later), 'nothing after unwatch_tasks');
+  t.notOk(bob.frames.some((f) => f.type === 'created' || f.type === 'deleted'), 'another user’s feed stays silent');
+});
