@@ -1,7 +1,9 @@
 // The hub's command line, on the SDK:
 //   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
 //   hub stream <file|-> [--language xx] [--speed 1]   (- reads s16le 16 kHz mono from stdin)
-//   hub tasks [--status s] [--limit n]
+//   hub tasks [--status s] [--limit n] [--json]
+//   hub transcript <task id> [--format txt|srt|vtt|json]
+//   hub cancel <task id>                        (cancels a running task, deletes a finished one)
 //   hub admin watch
 // Options everywhere: --url (or HUB_URL, default http://127.0.0.1:8080), --token (or HUB_TOKEN).
 // Exit codes: 0 done; 1 the task failed or was cancelled; 2 bad usage or a local
@@ -17,7 +19,9 @@ import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
 const USAGE = `usage:
   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
   hub stream <file|-> [--language xx] [--speed 1]   (- reads s16le 16 kHz mono from stdin)
-  hub tasks [--status completed|failed|...] [--limit n]
+  hub tasks [--status completed|failed|...] [--limit n] [--json]
+  hub transcript <task id> [--format txt|srt|vtt|json]
+  hub cancel <task id>      (cancels a running task, deletes a finished one)
   hub admin watch
 options: --url URL (HUB_URL), --token TOKEN (HUB_TOKEN)`;
 
@@ -102,8 +106,12 @@ async function stream(hub: HubClient, source: string, opts: { language?: string;
   return EXIT.ok;
 }
 
-async function tasks(hub: HubClient, status?: string, limit?: string): Promise<number> {
-  const { tasks } = await hub.tasks({ ...(status ? { status: status as Task['status'] } : {}), limit: Number(limit ?? 20) });
+async function tasks(hub: HubClient, opts: { status?: string; limit?: string; json: boolean }): Promise<number> {
+  const { tasks } = await hub.tasks({ ...(opts.status ? { status: opts.status as Task['status'] } : {}), limit: Number(opts.limit ?? 20) });
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(tasks, null, 2)}\n`);
+    return EXIT.ok;
+  }
   for (const t of tasks) {
     const progress = t.status === 'transcribing' && t.kind === 'file' ? `${t.progress.pct}%` : '';
     process.stdout.write(`${t.id}  ${t.createdAt.slice(0, 19).replace('T', ' ')}  ${t.kind.padEnd(6)} ${t.status.padEnd(12)} ${progress.padStart(6)}  ${t.name ?? ''}\n`);
@@ -130,6 +138,11 @@ async function adminWatch(hub: HubClient): Promise<number> {
   }
 }
 
+function transcriptFormat(value: string): TranscriptFormat {
+  if (!TRANSCRIPT_FORMATS.includes(value as TranscriptFormat)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
+  return value as TranscriptFormat;
+}
+
 async function main(): Promise<number> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
@@ -142,24 +155,38 @@ async function main(): Promise<number> {
       status: { type: 'string' },
       limit: { type: 'string' },
       speed: { type: 'string', default: '1' },
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const [command, arg] = positionals;
-  if (values.help || !command) throw new UsageError(USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return EXIT.ok;
+  }
+  if (!command) throw new UsageError(USAGE);
   const hub = createHubClient({ url: values.url!, ...(values.token ? { token: values.token } : {}) });
   const language = values.language;
   switch (command) {
     case 'transcribe':
       if (!arg) throw new UsageError('transcribe needs a file');
-      if (!TRANSCRIPT_FORMATS.includes(values.format as TranscriptFormat)) throw new UsageError(`--format must be one of ${TRANSCRIPT_FORMATS.join(', ')}`);
-      return transcribe(hub, arg, { format: values.format as TranscriptFormat, follow: values.follow!, ...(language ? { language } : {}) });
+      return transcribe(hub, arg, { format: transcriptFormat(values.format!), follow: values.follow!, ...(language ? { language } : {}) });
+    case 'transcript':
+      if (!arg) throw new UsageError('transcript needs a task id (see hub tasks)');
+      process.stdout.write(await hub.transcript(arg, transcriptFormat(values.format!)));
+      return EXIT.ok;
+    case 'cancel': {
+      if (!arg) throw new UsageError('cancel needs a task id (see hub tasks)');
+      const task = await hub.cancel(arg);
+      err(task ? `task ${arg} ${task.status}` : `task ${arg} deleted`);
+      return EXIT.ok;
+    }
     case 'stream':
       if (!arg) throw new UsageError('stream needs a file, or - for s16le 16 kHz mono on stdin');
       if (!(Number(values.speed) >= 0)) throw new UsageError('--speed must be a number, 1 for real time');
       return stream(hub, arg, { ...(language ? { language } : {}), speed: Number(values.speed) });
     case 'tasks':
-      return tasks(hub, values.status, values.limit);
+      return tasks(hub, { ...(values.status ? { status: values.status } : {}), ...(values.limit ? { limit: values.limit } : {}), json: values.json! });
     case 'admin':
       if (arg !== 'watch') throw new UsageError('admin watch');
       return adminWatch(hub);

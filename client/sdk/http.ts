@@ -9,6 +9,15 @@ export interface HttpOptions {
   token?: string;
 }
 
+export interface Me {
+  authenticated: boolean;
+  userId?: string;
+  admin?: boolean;
+  open: boolean;
+  /** the hub's upload size limit */
+  maxUploadBytes?: number;
+}
+
 export interface UploadOptions {
   name?: string;
   language?: string;
@@ -70,9 +79,20 @@ export class HubHttp {
     return res;
   }
 
-  /** Who the token belongs to (never throws for a bad token: `authenticated` is false). */
-  async me(): Promise<{ authenticated: boolean; userId?: string; admin?: boolean; open: boolean }> {
-    return (await this.request('GET', '/v1/me')).json() as Promise<{ authenticated: boolean; userId?: string; admin?: boolean; open: boolean }>;
+  private uploadLimit: Promise<number | undefined> | undefined;
+
+  /** Who the token belongs to (never throws for a bad token: `authenticated` is false), and the upload size limit. */
+  async me(): Promise<Me> {
+    return (await this.request('GET', '/v1/me')).json() as Promise<Me>;
+  }
+
+  /** The hub's upload limit, asked once (undefined when it cannot be known). */
+  private maxUploadBytes(): Promise<number | undefined> {
+    this.uploadLimit ??= this.me().then(
+      (me) => me.maxUploadBytes,
+      () => (this.uploadLimit = undefined),
+    );
+    return this.uploadLimit;
   }
 
   async task(id: string): Promise<Task> {
@@ -98,18 +118,23 @@ export class HubHttp {
   /** Uploads a recording, streamed (in Node a Blob from `fs.openAsBlob` is read from disk as it goes); `onProgress` follows the bytes sent. */
   async upload(body: Blob | Uint8Array, options: UploadOptions = {}): Promise<Task> {
     const url = this.path('/v1/tasks', { name: options.name, language: options.language });
-    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, options);
+    const size = body instanceof Uint8Array ? body.byteLength : body.size;
+    const limit = await this.maxUploadBytes();
+    if (limit !== undefined && size > limit) {
+      // Refused here, not after sending it: the hub's early 413 may reach us only as a broken pipe.
+      throw new HubApiError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`, 413);
+    }
+    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, size, options);
     const { uploadWithNode } = await import('./upload-node.ts');
     const { status, text } = await uploadWithNode({ url, headers: this.headers(), body, ...options });
     return created(status, text);
   }
 
-  private uploadXhr(url: string, body: Blob | Uint8Array, options: UploadOptions): Promise<Task> {
+  private uploadXhr(url: string, body: Blob | Uint8Array, size: number, options: UploadOptions): Promise<Task> {
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       xhr.open('POST', url);
       for (const [k, v] of Object.entries(this.headers())) xhr.setRequestHeader(k, v);
-      const size = body instanceof Uint8Array ? body.byteLength : body.size;
       xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : size);
       xhr.onload = () => {
         try {

@@ -162,7 +162,8 @@ export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
     '/v1/me',
     handle(0, async (reply, request) => {
       const c = request.caller;
-      reply.json(200, c ? { authenticated: true, userId: c.userId, admin: c.admin, open: ctx.auth.open } : { authenticated: false, open: false });
+      const limits = { maxUploadBytes: ctx.config.maxUploadBytes };
+      reply.json(200, c ? { authenticated: true, userId: c.userId, admin: c.admin, open: ctx.auth.open, ...limits } : { authenticated: false, open: false, ...limits });
     }),
   );
 

@@ -64,6 +64,26 @@ t.test('tasks lists them', async (t) => {
   t.match(r.stdout, /completed/);
 });
 
+t.test('tasks --json, transcript <id>, cancel <id>, --help', async (t) => {
+  const listed = await hub(['tasks', '--json', '--status', 'completed', '--limit', '3']);
+  t.equal(listed.code, 0);
+  const tasks = JSON.parse(listed.stdout) as { id: string; status: string }[];
+  t.ok(tasks.length >= 1 && tasks.every((task) => task.status === 'completed'), `${tasks.length} completed tasks as JSON`);
+  const vtt = await hub(['transcript', tasks[0]!.id, '--format', 'vtt']);
+  t.equal(vtt.code, 0);
+  t.match(vtt.stdout, /^WEBVTT\n/);
+  const missing = await hub(['transcript', 'no-such-task']);
+  t.equal(missing.code, 3);
+  t.match(missing.stderr, /not_found/);
+  const deleted = await hub(['cancel', tasks[0]!.id]);
+  t.equal(deleted.code, 0);
+  t.match(deleted.stderr, /deleted/);
+  t.equal((await hub(['transcript', tasks[0]!.id])).code, 3, 'gone');
+  const help = await hub(['--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, /hub transcribe <file>/);
+});
+
 t.test('exit codes a script can rely on', async (t) => {
   t.equal((await hub([])).code, 2, 'no command: usage');
   t.equal((await hub(['dance'])).code, 2, 'unknown command');

@@ -88,8 +88,12 @@ t.test('a file uploads from disk as it is read (fs.openAsBlob), with progress; t
 
   const small = await startTestHub(t, { HUB_MAX_UPLOAD_MB: '1' });
   const limited = createHubClient({ url: small.url, token: ALICE });
-  const refused = await limited.upload(file).catch((e: unknown) => e);
-  t.match(refused, { code: 'payload_too_large', status: 413 }, 'the early answer is the error, not a broken pipe');
+  let sent = 0;
+  const refused = await limited.upload(file, { onProgress: (n) => (sent = n) }).catch((e: unknown) => e);
+  t.match(refused, { code: 'payload_too_large', status: 413, message: /larger than 1 MB/ }, 'refused with the hub’s code, not a broken pipe');
+  t.equal(sent, 0, 'before sending a byte: the limit comes from /v1/me');
+  const accepted = await limited.upload(new Uint8Array(await fixture('speech.wav')));
+  t.equal(accepted.status, 'queued', 'under the limit it goes through');
 });
 
 t.test('errors carry the protocol codes', async (t) => {

@@ -131,6 +131,13 @@ t.test('delete: cancels a running task, deletes a finished one with its audio', 
   t.equal((await uploads(dataDir)).length, spool.length - 1, 'its audio is gone');
 });
 
+t.test('GET /v1/me: who the token belongs to, and the upload limit, without an error for a bad token', async (t) => {
+  const limit = 5 * 1048576;
+  t.match(await getJson(`${url}/v1/me`, ALICE), { status: 200, body: { authenticated: true, userId: 'alice', admin: false, open: false, maxUploadBytes: limit } });
+  t.match(await getJson(`${url}/v1/me`, 'wrong-token'), { status: 200, body: { authenticated: false, maxUploadBytes: limit } });
+  t.match(await getJson(`${url}/v1/me`, undefined), { status: 200, body: { authenticated: false } });
+});
+
 t.test('the web client is served compressed as the browser accepts, with revalidation', async (t) => {
   const raw = (path: string, headers: Record<string, string>) =>
     new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) =>
