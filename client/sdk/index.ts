@@ -3,6 +3,7 @@
 //   const hub = createHubClient({ url: 'http://127.0.0.1:8080', token });
 //   const task = await hub.upload(file, { name: 'talk.mp3', onProgress: (sent, total) => ... });
 //   for await (const frame of hub.frames(task.id)) console.log(frame);
+//   const done = await hub.transcribe(file);   // upload and wait: the finished task
 //   const live = await hub.stream('microphone', {}, { onFinal: (f) => console.log(f.text) });  // or a file path in Node
 //   await live.stop();
 //
@@ -13,7 +14,8 @@ import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
 import type { WebSocketConstructor } from './connection.ts';
 import { AdminConnection, type AdminHandlers } from './admin.ts';
 import { startStream, type StreamOptions, type StreamSource } from './stream.ts';
-import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
+import { isFinished, type Task, type TaskStatus, type TranscriptFormat } from '../protocol.ts';
+import { HubApiError } from './errors.ts';
 
 export { HubApiError, CLOSE_CODES } from './errors.ts';
 export { applyFrame } from './apply.ts';
@@ -42,6 +44,30 @@ export function createHubClient(options: HubClientOptions) {
     /** Who the token belongs to: `{ authenticated, userId, admin }`. */
     me: () => http.me(),
     upload: (body: Blob | Uint8Array, opts?: UploadOptions): Promise<Task> => http.upload(body, opts),
+    /**
+     * Uploads and waits for the end: resolves with the completed task (its
+     * `segments` are the transcript); a failed or cancelled task rejects with a
+     * HubApiError carrying its code. `onTask` follows it on the way.
+     */
+    async transcribe(body: Blob | Uint8Array, opts: UploadOptions & { onTask?: (task: Task) => void } = {}): Promise<Task> {
+      const uploaded = await http.upload(body, opts);
+      let stop: (() => void) | undefined;
+      try {
+        const done = await new Promise<Task>((resolve, reject) => {
+          stop = watching().watch(uploaded.id, {
+            onTask: (task) => {
+              opts.onTask?.(task);
+              if (isFinished(task.status)) resolve(task);
+            },
+            onError: reject,
+          });
+        });
+        if (done.status !== 'completed') throw new HubApiError(done.error?.code ?? done.status, done.error?.message ?? `the task was ${done.status}`);
+        return done;
+      } finally {
+        stop?.();
+      }
+    },
     task: (id: string): Promise<Task> => http.task(id),
     tasks: (query?: { status?: TaskStatus; limit?: number; before?: string }) => http.tasks(query),
     transcript: (id: string, format?: TranscriptFormat): Promise<string> => http.transcript(id, format),

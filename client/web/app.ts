@@ -207,6 +207,16 @@ function taskView(id: string): void {
   const meta = h('p', { class: 'muted', id: 'task-meta' });
   const downloads = h('div', { class: 'row' }, ...['txt', 'srt', 'vtt', 'json'].map((f) => h('a', { class: 'button', href: `/v1/tasks/${id}/transcript?format=${f}${token ? `&token=${encodeURIComponent(token)}` : ''}`, download: '' }, f.toUpperCase())));
   let current: Task | undefined;
+  /** when this page first saw the task transcribing, and how many chunks were done then: for an estimate of what is left */
+  let watched: { at: number; done: number } | undefined;
+  const left = (t: Task): string => {
+    if (t.kind !== 'file' || t.status !== 'transcribing' || !t.progress.total) return '';
+    watched ??= { at: Date.now(), done: t.progress.done };
+    const chunks = t.progress.done - watched.done;
+    if (chunks <= 0) return '';
+    const seconds = (((Date.now() - watched.at) / chunks) * (t.progress.total - t.progress.done)) / 1000;
+    return seconds < 60 ? ` · about ${Math.max(1, Math.round(seconds))} s left` : ` · about ${Math.round(seconds / 60)} min left`;
+  };
   const copy = h('button', { type: 'button', onclick: () => current && void navigator.clipboard.writeText(current.segments.map((s) => s.text).join(' ')).then(() => toast('Copied.')) }, 'Copy text');
   const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel' }, 'Cancel');
   cancel.addEventListener('click', async () => {
@@ -222,7 +232,7 @@ function taskView(id: string): void {
     title.textContent = t.name ?? (t.kind === 'stream' ? 'Live session' : 'Recording');
     status.textContent = t.status;
     status.className = `status ${t.status}`;
-    meta.textContent = describe(t, true);
+    meta.textContent = describe(t, true) + left(t);
     bar.value = t.status === 'completed' ? 100 : t.progress.pct;
     bar.hidden = t.kind === 'stream';
     error.textContent = t.error ? `${t.error.code}: ${t.error.message}` : '';

@@ -210,3 +210,15 @@ t.test('watchTasks: tasks created and deleted by other clients, and again after 
   while (events.filter((e) => e.startsWith('deleted')).length < 2) await new Promise((r) => setTimeout(r, 20));
   t.same(events, ['watching', 'created from-elsewhere.wav', 'watching', 'created after-the-drop.wav', `deleted ${first.id}`, `deleted ${second.id}`]);
 });
+
+t.test('transcribe(): upload and wait for the finished task; a failed task rejects with its code', async (t) => {
+  const hub = createHubClient({ url, token: ALICE });
+  t.teardown(() => hub.close());
+  const seen: string[] = [];
+  const done = await hub.transcribe(new Uint8Array(await fixture('speech.wav')), { name: 'speech.wav', language: 'en', onTask: (task) => seen.push(task.status) });
+  t.match(done, { status: 'completed', name: 'speech.wav', segments: [{ text: /quick brown fox/ }] });
+  t.equal(seen.at(-1), 'completed');
+  const failed = await hub.transcribe(new Uint8Array(await fixture('garbage.bin'))).catch((e: unknown) => e);
+  t.ok(failed instanceof HubApiError);
+  t.match(failed, { code: 'unsupported_audio' });
+});

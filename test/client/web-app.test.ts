@@ -29,8 +29,8 @@ if (!existsSync(CHROMIUM)) {
   t.teardown(() => browser.close());
 
   /** A fresh browser context on the app; `done()` asserts no console error happened, then closes it. */
-  async function open(t: Test, token?: string, viewport = { width: 1100, height: 800 }): Promise<{ page: Page; done: () => Promise<void> }> {
-    const context = await browser.newContext({ viewport, permissions: ['microphone', 'clipboard-read', 'clipboard-write'] });
+  async function open(t: Test, token?: string, viewport = { width: 1100, height: 800 }, colorScheme: 'light' | 'dark' = 'light'): Promise<{ page: Page; done: () => Promise<void> }> {
+    const context = await browser.newContext({ viewport, colorScheme, permissions: ['microphone', 'clipboard-read', 'clipboard-write'] });
     if (token) await context.addInitScript((value) => localStorage.setItem('hub-token', value), token);
     const page = await context.newPage();
     const problems: string[] = [];
@@ -136,6 +136,15 @@ if (!existsSync(CHROMIUM)) {
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     t.ok(overflow <= 0, 'nothing wider than the screen');
     await page.screenshot({ path: join(ARTIFACTS, 'phone.png'), fullPage: true });
+    await done();
+  });
+
+  t.test('in dark mode', async (t) => {
+    const { page, done } = await open(t, ALICE, { width: 390, height: 844 }, 'dark');
+    await page.getByRole('heading', { name: 'Transcribe recordings' }).waitFor();
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    t.equal(background, 'rgb(15, 20, 25)', 'the dark palette');
+    await page.screenshot({ path: join(ARTIFACTS, 'phone-dark.png'), fullPage: true });
     await done();
   });
 }
