@@ -1,7 +1,7 @@
-// The hub's public contract (docs/protocol.md) as types, plus the validators
-// for what clients send. Shared by the server, the SDK, the CLI and the web app:
-// it must stay free of Node-only imports.
-import { z } from 'zod';
+// The hub's public contract (docs/protocol.md) as types and constants. Shared
+// by the server, the SDK, the CLI and the web app: it must stay free of
+// Node-only imports and of zod (the validators live in messages.ts), so that
+// browser bundles stay small.
 
 export const TASK_STATUSES = ['queued', 'decoding', 'transcribing', 'completed', 'failed', 'cancelled', 'interrupted'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
@@ -178,30 +178,9 @@ export interface ClosedFrame {
 export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame;
 export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
 
-// ---- client → hub messages --------------------------------------------------
-
-const ref = z.union([z.string().max(200), z.number()]).optional();
-const taskId = z.string().min(1).max(100);
-
-export const clientMessageSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('subscribe'), id: taskId, since: z.number().int().min(0).optional(), ref }),
-  z.object({ type: z.literal('unsubscribe'), id: taskId, ref }),
-  z.object({ type: z.literal('ping'), ref }),
-  z.object({ type: z.literal('watch_tasks'), ref }),
-  z.object({ type: z.literal('unwatch_tasks'), ref }),
-]);
-export type ClientMessage = z.infer<typeof clientMessageSchema>;
-
 export const STREAM_FORMATS = ['s16le', 'f32le', 'webm', 'ogg'] as const;
 export type StreamFormat = (typeof STREAM_FORMATS)[number];
 
-/** Control messages on /v1/stream (JSON text; binary frames are audio). */
-export const streamControlSchema = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('finalize') }),
-  z.object({ type: z.literal('close') }),
-  z.object({ type: z.literal('keepalive') }),
-]);
-export type StreamControl = z.infer<typeof streamControlSchema>;
 
 /** Transcript export formats of `GET /v1/tasks/{id}/transcript`. */
 export const TRANSCRIPT_FORMATS = ['json', 'txt', 'srt', 'vtt'] as const;

@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
-import { TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
+import { isFinished, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
 
 const USAGE = `usage:
   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
@@ -67,7 +67,7 @@ async function transcribe(hub: HubClient, file: string, opts: { format: Transcri
       },
       onTask: (t) => {
         last = t;
-        if (['completed', 'failed', 'cancelled', 'interrupted'].includes(t.status)) resolve();
+        if (isFinished(t.status)) resolve();
       },
       onError: reject,
     });

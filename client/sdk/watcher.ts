@@ -6,7 +6,7 @@
 // task kept up to date and every frame, in order. The same socket carries the
 // caller's task feed (tasks created or deleted by any client), switched back
 // on after every reconnect.
-import type { CreatedFrame, DeletedFrame, Task, TaskEventFrame } from '../protocol.ts';
+import { isFinished, type CreatedFrame, type DeletedFrame, type Task, type TaskEventFrame } from '../protocol.ts';
 import { applyFrame } from './apply.ts';
 import { HubApiError } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
@@ -92,7 +92,7 @@ export class TaskWatcher {
         wake?.();
       },
       onTask: (t) => {
-        if (['completed', 'failed', 'cancelled', 'interrupted'].includes(t.status)) finished = true;
+        if (isFinished(t.status)) finished = true;
         wake?.();
       },
       onError: (e) => {

@@ -3,10 +3,10 @@
 // Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
 // views are small functions that render into #main.
 import { createHubClient, HubApiError, type HubClient, type Task, type LiveStream } from '../sdk/index.ts';
+import { isFinished } from '../protocol.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
 import { ago, bytes, clock, h, sparkline } from './dom.ts';
 
-const FINISHED = ['completed', 'failed', 'cancelled', 'interrupted'];
 const LANGUAGES = ['', 'en', 'de', 'fr', 'es', 'it', 'nl', 'pt', 'pl', 'ja', 'zh'];
 
 const main = document.getElementById('main')!;
@@ -124,7 +124,7 @@ function tasksView(): void {
   const follow = (t: Task, at: 'top' | 'bottom' = 'top') => {
     if (rows.has(t.id)) return;
     renderRow(t, at);
-    if (!FINISHED.includes(t.status)) cleanup.push(hub.watch(t.id, { onTask: (u) => renderRow(u) }));
+    if (!isFinished(t.status)) cleanup.push(hub.watch(t.id, { onTask: (u) => renderRow(u) }));
   };
   const failed = (error: HubApiError) => void (error.code !== 'unauthorized' && toast(error.message)); // refused tokens go back to sign-in
 
@@ -221,7 +221,7 @@ function taskView(id: string): void {
   const cancel = h('button', { type: 'button', class: 'danger', id: 'cancel' }, 'Cancel');
   cancel.addEventListener('click', async () => {
     if (!current) return;
-    const finished = FINISHED.includes(current.status);
+    const finished = isFinished(current.status);
     if (finished && !confirm('Delete this task and its audio?')) return;
     await hub.cancel(id).catch((e: Error) => toast(e.message));
     if (finished) location.hash = '#/';
@@ -237,7 +237,7 @@ function taskView(id: string): void {
     bar.hidden = t.kind === 'stream';
     error.textContent = t.error ? `${t.error.code}: ${t.error.message}` : '';
     note.textContent = t.model?.startsWith('synthetic') ? 'This hub runs a synthetic test model: the text is a fixed script, not your audio.' : '';
-    cancel.textContent = FINISHED.includes(t.status) ? 'Delete' : 'Cancel';
+    cancel.textContent = isFinished(t.status) ? 'Delete' : 'Cancel';
     segments.replaceChildren(...t.segments.map((s) => h('li', {}, h('time', {}, clock(s.start)), h('span', {}, s.text))));
   };
   main.replaceChildren(
@@ -369,8 +369,13 @@ function adminView(): void {
 
 // ---- routing -----------------------------------------------------------------
 
-async function route(): Promise<void> {
+/** Undoes what the current view set up (watchers, sockets, timers). */
+function leaveView(): void {
   for (const undo of cleanup.splice(0)) undo();
+}
+
+async function route(): Promise<void> {
+  leaveView();
   // With a stored token the view starts at once, its requests in flight beside
   // the token check (one round trip less on a slow link); it is replaced by the
   // sign-in form if the token turns out to be refused.
@@ -385,7 +390,7 @@ async function route(): Promise<void> {
   else if (path === '/admin') adminView();
   else tasksView();
   if (!(await who)) {
-    for (const undo of cleanup.splice(0)) undo();
+    leaveView();
     signInView();
   }
 }

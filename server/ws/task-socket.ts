@@ -8,7 +8,8 @@ import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
-import { clientMessageSchema, type FeedFrame, type ServerFrame, type Task, type TaskEventFrame } from '../../client/protocol.ts';
+import type { FeedFrame, ServerFrame, Task, TaskEventFrame } from '../../client/protocol.ts';
+import { clientMessageSchema } from '../../client/messages.ts';
 import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';

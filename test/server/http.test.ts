@@ -153,6 +153,7 @@ t.test('the web client is served compressed as the browser accepts, with revalid
   const inline = /<script type="module">([^]*?)<\/script>/.exec(plain.body.toString());
   t.ok(inline && inline[1]!.length > 10_000, 'the app is inlined: one round trip');
   t.notMatch(inline![1], /\bfrom\s*"node:/, 'no static import of a Node module (the SDK loads those lazily, in Node only)');
+  t.ok(plain.body.length < 120_000, `the page is ${plain.body.length} bytes: no server-side library (zod) slipped into the bundle`);
   const br = await raw('/', { 'accept-encoding': 'gzip, deflate, br' });
   t.equal(br.headers['content-encoding'], 'br');
   t.same(brotliDecompressSync(br.body), plain.body, 'the same page');

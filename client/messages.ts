@@ -1,0 +1,24 @@
+// Client → hub messages as zod schemas, validated where they enter the hub
+// (`/v1/ws` and `/v1/stream` control messages). Apart from the protocol's
+// types so that clients (the SDK, the web bundle) never carry zod.
+import { z } from 'zod';
+
+const ref = z.union([z.string().max(200), z.number()]).optional();
+const taskId = z.string().min(1).max(100);
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('subscribe'), id: taskId, since: z.number().int().min(0).optional(), ref }),
+  z.object({ type: z.literal('unsubscribe'), id: taskId, ref }),
+  z.object({ type: z.literal('ping'), ref }),
+  z.object({ type: z.literal('watch_tasks'), ref }),
+  z.object({ type: z.literal('unwatch_tasks'), ref }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Control messages on /v1/stream (JSON text; binary frames are audio). */
+export const streamControlSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('finalize') }),
+  z.object({ type: z.literal('close') }),
+  z.object({ type: z.literal('keepalive') }),
+]);
+export type StreamControl = z.infer<typeof streamControlSchema>;
