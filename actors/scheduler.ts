@@ -1,11 +1,13 @@
 // Hands out engine slots. Live work goes before batch work; within a priority,
 // slots go round-robin between users and, within a user, between tasks, so a
 // short file never waits behind anybody's three-hour recording (its own owner's
-// included). While live sessions are open one slot is kept from batch work, and
-// when live work finds every slot taken by batch work, one batch lease is
-// preempted (its chunk is aborted and queued again): a live pass never waits
-// for a batch chunk (seconds of engine time) to finish. Owns only the queue: it
-// never touches an engine.
+// included). When live work finds every slot taken by batch work, one batch
+// lease is preempted (its chunk is aborted and queued again): a live pass never
+// waits for a batch chunk (seconds of engine time) to finish. For a moment after
+// a live pass (LIVE_HOLD_MS) one slot stays kept from batch work, so a stream
+// that is talking (a pass every half second) does not preempt a chunk at every
+// pass; a session that is open but quiet keeps nothing, and batch work runs at
+// full speed beside it. Owns only the queue: it never touches an engine.
 
 export type Priority = 'live' | 'batch';
 export const PRIORITIES: readonly Priority[] = ['live', 'batch'];
@@ -43,6 +45,9 @@ export class SchedulerClosedError extends Error {
   readonly code = 'shutting_down';
 }
 
+/** After a live lease ends, one slot stays kept from batch work this long. */
+export const LIVE_HOLD_MS = 2000;
+
 export class Scheduler {
   private inUse = 0;
   private waiting: Waiter[] = [];
@@ -52,7 +57,9 @@ export class Scheduler {
   private readonly servedTask = new Map<string, number>();
   private serves = 0;
   private closed = false;
-  private liveSessions = 0;
+  private liveInUse = 0;
+  private lastLiveAt = Number.NEGATIVE_INFINITY;
+  private holdTimer: NodeJS.Timeout | undefined;
   /** batch leases held now, oldest first: the candidates for preemption */
   private readonly batchLeases: AbortController[] = [];
 
@@ -60,6 +67,7 @@ export class Scheduler {
   constructor(
     private readonly capacity: number,
     private readonly onChange: () => void = () => {},
+    private readonly liveHoldMs = LIVE_HOLD_MS,
   ) {}
 
   acquire(request: SlotRequest, signal: AbortSignal): Promise<Lease> {
@@ -89,15 +97,6 @@ export class Scheduler {
     });
   }
 
-  /** How many live sessions are open: while any is, one slot is kept for live work. */
-  setLiveSessions(n: number): void {
-    const opening = this.liveSessions === 0 && n > 0;
-    this.liveSessions = n;
-    // A session just opened: free a slot now, so its first pass finds a fresh worker.
-    if (opening && this.inUse >= this.capacity) this.preemptBatch();
-    this.dispatch();
-  }
-
   /** Forget a finished task's turn history. */
   forgetTask(taskId: string): void {
     this.servedTask.delete(taskId);
@@ -116,6 +115,7 @@ export class Scheduler {
   /** Refuses new requests and fails the waiting ones. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.holdTimer);
     const waiting = this.waiting;
     this.waiting = [];
     for (const w of waiting) w.fail(new SchedulerClosedError('the hub is shutting down'));
@@ -132,7 +132,9 @@ export class Scheduler {
       this.servedUser.set(next.userId, turn);
       this.servedTask.set(next.taskId, turn);
       const preemption = new AbortController();
-      if (next.priority === 'batch') this.batchLeases.push(preemption);
+      const live = next.priority === 'live';
+      if (live) this.liveInUse++;
+      else this.batchLeases.push(preemption);
       let released = false;
       next.grant({
         preempted: preemption.signal,
@@ -141,6 +143,10 @@ export class Scheduler {
           released = true;
           const i = this.batchLeases.indexOf(preemption);
           if (i >= 0) this.batchLeases.splice(i, 1);
+          if (live) {
+            this.liveInUse--;
+            this.lastLiveAt = Date.now();
+          }
           this.inUse--;
           this.dispatch();
           this.onChange();
@@ -155,10 +161,27 @@ export class Scheduler {
     victim?.abort(new PreemptedError('preempted by live work'));
   }
 
+  private liveRecently(): boolean {
+    return this.liveInUse > 0 || Date.now() - this.lastLiveAt < this.liveHoldMs;
+  }
+
+  /** Batch work waits only for the hold: hand it the slot once the hold is over. */
+  private dispatchWhenHoldEnds(): void {
+    if (this.holdTimer || this.liveInUse > 0 || this.closed) return;
+    const wait = Math.max(1, this.lastLiveAt + this.liveHoldMs - Date.now());
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = undefined;
+      this.dispatch();
+      this.onChange();
+    }, wait);
+  }
+
   private pick(): Waiter | undefined {
     const priority = PRIORITIES.find((p) => this.waiting.some((w) => w.priority === p))!;
-    const reserved = this.liveSessions > 0 ? 1 : 0;
-    if (priority === 'batch' && this.inUse >= this.capacity - reserved) return undefined;
+    if (priority === 'batch' && this.inUse >= this.capacity - (this.liveRecently() ? 1 : 0)) {
+      this.dispatchWhenHoldEnds();
+      return undefined;
+    }
     const candidates = this.waiting.filter((w) => w.priority === priority);
     const key = (w: Waiter) => [this.servedUser.get(w.userId) ?? 0, this.servedTask.get(w.taskId) ?? 0, w.order];
     return candidates.reduce((best, w) => (lexLess(key(w), key(best)) ? w : best));

@@ -15,7 +15,9 @@ import type { EngineSegment } from '../native/engine/types.ts';
 import { stitchChunk } from './stitch.ts';
 
 export interface TaskServices {
-  prepareAudio(inputPath: string, pcmPath: string, signal: AbortSignal, onStart: () => void): Promise<PreparedAudio>;
+  prepareAudio(inputPath: string, pcmPath: string, signal: AbortSignal): Promise<PreparedAudio>;
+  /** decode slots, handed out fairly between users like engine slots */
+  decodeSlots: Scheduler;
   scheduler: Scheduler;
   engine: Engine;
   onChunkRetry?: (taskId: string, index: number, attempt: number, error: unknown) => void;
@@ -105,10 +107,19 @@ export function createTaskMachine(services: TaskServices) {
       emitted: {} as FrameEmitted,
     },
     actors: {
-      prepareAudio: fromCallback<TaskEvent, { audioPath: string; pcmPath: string }>(({ input, sendBack }) => {
+      prepareAudio: fromCallback<TaskEvent, { task: Task; audioPath: string; pcmPath: string }>(({ input, sendBack }) => {
         const abort = new AbortController();
-        services
-          .prepareAudio(input.audioPath, input.pcmPath, abort.signal, () => sendBack({ type: 'DECODE_STARTED' }))
+        const decode = async () => {
+          const lease = await services.decodeSlots.acquire({ userId: input.task.userId, taskId: input.task.id, priority: 'batch' }, abort.signal);
+          try {
+            sendBack({ type: 'DECODE_STARTED' });
+            return await services.prepareAudio(input.audioPath, input.pcmPath, abort.signal);
+          } finally {
+            lease.release();
+            services.decodeSlots.forgetTask(input.task.id);
+          }
+        };
+        decode()
           .then((audio) => sendBack({ type: 'DECODED', audio }))
           .catch((error: { code?: string; message?: string }) => {
             // At shutdown the task stays where it is, for the next run to resume.
@@ -197,7 +208,7 @@ export function createTaskMachine(services: TaskServices) {
         always: [{ guard: 'hasPlan', target: 'transcribing' }, { target: 'preparing' }],
       },
       preparing: {
-        invoke: { src: 'prepareAudio', input: ({ context }) => ({ audioPath: context.audioPath, pcmPath: context.pcmPath }) },
+        invoke: { src: 'prepareAudio', input: ({ context }) => ({ task: context.task, audioPath: context.audioPath, pcmPath: context.pcmPath }) },
         initial: 'queued',
         states: {
           queued: { entry: { type: 'announce', params: { status: 'queued' } }, on: { DECODE_STARTED: 'decoding' } },

@@ -243,7 +243,6 @@ export class TaskRegistry {
     const files = { audioPath, pcmPath };
     const entry: LiveTask = { actor, history: [], files, finals: task.segments.length };
     this.live.set(task.id, entry);
-    if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());
     this.observer.started?.(task.id);
     const onFrame = (frame: TaskEventFrame) => {
       entry.history.push(frame);
@@ -280,7 +279,6 @@ export class TaskRegistry {
     this.observer.stopped?.(id); // while it is still listed: its last state goes out first
     this.live.delete(id);
     this.services.scheduler.forgetTask(id);
-    if (task.kind === 'stream') this.services.scheduler.setLiveSessions(this.streamCount());
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.

@@ -1,5 +1,5 @@
 // Client → hub messages as zod schemas, validated where they enter the hub
-// (`/v1/ws` and `/v1/stream` control messages). Apart from the protocol's
+// (`/v1/ws`, `/v1/admin` and `/v1/stream` control messages). Apart from the protocol's
 // types so that clients (the SDK, the web bundle) never carry zod.
 import { z } from 'zod';
 
@@ -14,6 +14,14 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('unwatch_tasks'), ref }),
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+/** Operator messages on /v1/admin. */
+export const adminMessageSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('inspect'), id: taskId, ref }),
+  z.object({ type: z.literal('cancel'), id: taskId, ref }),
+  z.object({ type: z.literal('ping'), ref }),
+]);
+export type AdminMessage = z.infer<typeof adminMessageSchema>;
 
 /** Control messages on /v1/stream (JSON text; binary frames are audio). */
 export const streamControlSchema = z.discriminatedUnion('type', [

@@ -69,6 +69,7 @@ export const ERROR_CODES = [
   'corrupt_record',
   'insufficient_storage',
   'store_unavailable',
+  'audio_too_long',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -27,8 +27,12 @@ export interface HubConfig {
   spoolMaxBytes: number;
   /** finished tasks' audio is removed after this many hours (0: kept forever) */
   retentionHours: number;
+  /** recordings longer than this are refused (`audio_too_long`) */
+  maxAudioHours: number;
   /** live sessions at once, at most (the engines' measured load may refuse sooner) */
   maxStreams: number;
+  /** live sessions one user may have open at once */
+  maxStreamsPerUser: number;
   /** how long a live session waits for its client to reconnect */
   streamGraceMs: number;
   /** a stream connection without audio or keepalive for this long is closed (4008) */
@@ -48,7 +52,9 @@ export const SETTINGS = {
   HUB_MAX_UPLOAD_MB: 'max-upload-mb',
   HUB_SPOOL_MAX_MB: 'spool-max-mb',
   HUB_RETENTION_HOURS: 'retention-hours',
+  HUB_MAX_AUDIO_HOURS: 'max-audio-hours',
   HUB_MAX_STREAMS: 'max-streams',
+  HUB_MAX_STREAMS_PER_USER: 'max-streams-per-user',
   HUB_STREAM_GRACE_SEC: 'stream-grace-sec',
   HUB_STREAM_IDLE_SEC: 'stream-idle-sec',
   MONGODB_URI: 'mongodb-uri',
@@ -69,6 +75,14 @@ const integer = (name: string, min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
 
+const decimal = (name: string, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `${name} must be a number`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${name} must be between ${min} and ${max}`);
+
 const schema = z.object({
   HUB_HOST: z.string().trim().min(1, 'HUB_HOST must not be empty').default('127.0.0.1'),
   HUB_PORT: integer('HUB_PORT', 0, 65535).default(8080),
@@ -79,7 +93,9 @@ const schema = z.object({
   HUB_MAX_UPLOAD_MB: integer('HUB_MAX_UPLOAD_MB', 1, 1_000_000).default(500),
   HUB_SPOOL_MAX_MB: integer('HUB_SPOOL_MAX_MB', 1, 100_000_000).default(20_480),
   HUB_RETENTION_HOURS: integer('HUB_RETENTION_HOURS', 0, 1_000_000).default(168),
+  HUB_MAX_AUDIO_HOURS: decimal('HUB_MAX_AUDIO_HOURS', 0.001, 1000).default(12),
   HUB_MAX_STREAMS: integer('HUB_MAX_STREAMS', 0, 10_000).optional(),
+  HUB_MAX_STREAMS_PER_USER: integer('HUB_MAX_STREAMS_PER_USER', 1, 10_000).default(2),
   HUB_STREAM_GRACE_SEC: integer('HUB_STREAM_GRACE_SEC', 0, 3600).default(30),
   HUB_STREAM_IDLE_SEC: integer('HUB_STREAM_IDLE_SEC', 1, 3600).default(30),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
@@ -140,7 +156,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     maxUploadBytes: c.HUB_MAX_UPLOAD_MB * 1024 * 1024,
     spoolMaxBytes: c.HUB_SPOOL_MAX_MB * 1024 * 1024,
     retentionHours: c.HUB_RETENTION_HOURS,
+    maxAudioHours: c.HUB_MAX_AUDIO_HOURS,
     maxStreams: c.HUB_MAX_STREAMS ?? 4 * workers,
+    maxStreamsPerUser: c.HUB_MAX_STREAMS_PER_USER,
     streamGraceMs: c.HUB_STREAM_GRACE_SEC * 1000,
     streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,
     mongodbUri: c.MONGODB_URI,

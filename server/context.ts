@@ -9,6 +9,7 @@ import type { Authenticator } from './auth.ts';
 import type { HubMetrics } from './metrics.ts';
 import type { EngineService } from '../native/engine/engine-service.ts';
 import type { Spool } from './spool.ts';
+import type { FfmpegInfo } from '../native/audio/ffmpeg.ts';
 
 export interface HubContext {
   config: HubConfig;
@@ -21,6 +22,8 @@ export interface HubContext {
   metrics: HubMetrics;
   spoolDir: string;
   spool: Spool;
+  /** ffmpeg, looked up once at start; undefined when it is not installed */
+  ffmpeg: FfmpegInfo | undefined;
   /** set once shutdown begins: new work is refused */
   shuttingDown: () => boolean;
 }

@@ -2,11 +2,10 @@
 // listens, and knows how to take it all down again. main.ts runs it as a
 // process; tests and benchmarks run it in-process (with their own store).
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { HubConfig } from './config.ts';
-import { createLogger, logFn, type LogFn } from './log.ts';
-import prism from 'prism-media';
+import { createLogger, logFn } from './log.ts';
 import { loadUws, type WebSocket, type us_listen_socket } from './uws.ts';
 import { Authenticator } from './auth.ts';
 import { Spool } from './spool.ts';
@@ -35,6 +34,8 @@ import { openStore, resumeLeftovers } from '../actors/boot.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { TaskRegistry } from '../actors/task-registry.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
+import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
+import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
 import { isFinished } from '../client/protocol.ts';
@@ -46,6 +47,8 @@ export interface HubOverrides {
   store?: TaskStore;
   logger?: Logger;
   persistence?: Partial<PersistenceOptions>;
+  /** null: behave as on a machine without ffmpeg */
+  ffmpeg?: FfmpegInfo | null;
 }
 
 export interface Hub {
@@ -81,7 +84,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   );
   const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
   const scheduler = new Scheduler(config.workers, () => inspector.touch('scheduler'));
-  const preparer = new AudioPreparer(Math.max(1, config.workers));
+  const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);
+  if (ffmpeg) log('info', 'ffmpeg found', { version: ffmpeg.version });
+  else log('warn', 'ffmpeg not found: Opus (webm/ogg) streams are refused, and uploads decode in-process (wav, flac, mp3, ogg/vorbis, m4a up to 16 MB); install ffmpeg');
+  // Decoding is handed out like engine slots: fair between users, a bounded number at once.
+  const decodeSlots = new Scheduler(Math.max(1, config.workers));
+  const preparer = new AudioPreparer({ maxSamples: Math.round(config.maxAudioHours * 3600 * SAMPLE_RATE), ffmpeg }, Math.max(1, config.workers), (path, attempt, error) =>
+    log('error', 'the audio worker crashed while decoding', { upload: basename(path), attempt, error: String(error) }),
+  );
   // Gauges read the parts at scrape time (after they exist).
   const metrics = new HubMetrics({
     tasksByStatus: () => countBy(registry.actors().map((a) => a.getSnapshot().context.task.status)),
@@ -108,7 +118,8 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const liveEngine = measured('live');
   const registry: TaskRegistry = new TaskRegistry(
     {
-      prepareAudio: (input, pcm, signal, onStart) => preparer.prepare(input, pcm, signal, onStart),
+      prepareAudio: (input, pcm, signal) => preparer.prepare(input, pcm, signal),
+      decodeSlots,
       scheduler,
       engine: batchEngine,
       stream: {
@@ -137,12 +148,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 
   let shuttingDown = false;
   const context: HubContext = {
-    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir, spool,
+    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir, spool, ffmpeg,
     shuttingDown: () => shuttingDown,
   };
 
-
-  warmUpFfmpeg(log);
   registerTaskRoutes(app, context);
   registerOpsRoutes(app, context);
   registerTaskSocket(app, context, sockets);
@@ -202,6 +211,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       spool.stop();
       for (const ws of sockets) ws.end(CLOSE.goingAway, 'the hub is shutting down');
       scheduler.close();
+      decodeSlots.close();
       const deadline = Date.now() + chunkGraceMs;
       while ((engine.workerPool?.busy ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       registry.stopAll();
@@ -213,19 +223,6 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       logger.info('hub stopped');
     },
   };
-}
-
-/**
- * prism-media finds ffmpeg with a synchronous spawn the first time it is
- * used: do it once here, before serving, rather than on the loop later.
- */
-function warmUpFfmpeg(log: LogFn): void {
-  try {
-    const info = prism.FFmpeg.getInfo();
-    log('info', 'ffmpeg found', { version: info.version });
-  } catch {
-    log('warn', 'ffmpeg not found: Opus (webm/ogg) streams and some upload formats will be refused; install ffmpeg');
-  }
 }
 
 function countBy(keys: string[]): Record<string, number> {

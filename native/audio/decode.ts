@@ -1,17 +1,21 @@
 // Decodes any common container to the spool's pcm format (16 kHz mono f32) and
-// measures its loudness on the way. Runs inside the audio worker thread, never
-// on the hub's loop. Two decoders, in order:
-//  1. `decodeAudioAsync` from @napi-rs/whisper (Symphonia, in-process, fast):
-//     wav, flac, mp3, ogg/vorbis, m4a/aac, for files it can hold in memory;
-//  2. ffmpeg through prism-media, streamed: everything else (Opus in webm/ogg,
-//     ADTS aac, video containers) and big files. ffmpeg reads the file by path,
-//     because m4a/mp4 through stdin silently yields no samples.
+// measures its loudness on the way. Runs inside the audio worker process, never
+// on the hub's loop. Memory stays flat whatever the length: ffmpeg streams the
+// samples straight into the pcm file, and only frame energies (4 bytes per
+// 20 ms) are kept. A recording longer than `maxSamples` is refused as soon as
+// the decoder passes that point, not after it has filled the disk.
+//  1. ffmpeg, when installed: every container (Opus, ADTS aac, video too),
+//     read by path (m4a/mp4 through stdin silently yields no samples).
+//  2. Without ffmpeg, `decodeAudioAsync` from @napi-rs/whisper (Symphonia,
+//     in-process): wav, flac, mp3, ogg/vorbis, m4a/aac, held in memory whole,
+//     so it takes only files that are small once decoded.
 import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { decodeAudioAsync } from '@napi-rs/whisper';
-import prism from 'prism-media';
 import { FrameEnergy } from './energy.ts';
+import { FFMPEG_MISSING, spawnFfmpeg, type FfmpegInfo } from './ffmpeg.ts';
+import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.ts';
 
 export interface DecodedAudio {
   samples: number;
@@ -19,38 +23,56 @@ export interface DecodedAudio {
   decoder: 'symphonia' | 'ffmpeg';
 }
 
+export interface DecodeOptions {
+  /** longer recordings are refused with `audio_too_long` */
+  maxSamples: number;
+  /** ffmpeg as the hub found it at start; undefined: not installed */
+  ffmpeg: FfmpegInfo | undefined;
+}
+
 export class UnsupportedAudioError extends Error {
   readonly code = 'unsupported_audio';
 }
 
-/** Above this size the in-memory decoder would need too much memory: stream through ffmpeg. */
-const IN_MEMORY_LIMIT = 64 * 1024 * 1024;
+export class AudioTooLongError extends Error {
+  readonly code = 'audio_too_long';
+}
 
-export async function decodeToPcm(inputPath: string, pcmPath: string, signal?: AbortSignal): Promise<DecodedAudio> {
+/** Without ffmpeg, files up to this size are decoded in memory (compressed audio can grow 10-1000x). */
+const IN_MEMORY_LIMIT = 16 * 1024 * 1024;
+
+export async function decodeToPcm(inputPath: string, pcmPath: string, options: DecodeOptions, signal?: AbortSignal): Promise<DecodedAudio> {
+  signal?.throwIfAborted();
   const { size } = await stat(inputPath);
   if (size === 0) throw new UnsupportedAudioError('the recording is empty');
-  let firstError: unknown;
-  if (size <= IN_MEMORY_LIMIT) {
-    try {
-      return await decodeInMemory(inputPath, pcmPath, signal);
-    } catch (error) {
+  const { ffmpeg } = options;
+  if (!ffmpeg) {
+    if (size > IN_MEMORY_LIMIT) throw new UnsupportedAudioError(`${FFMPEG_MISSING}: without it, files up to ${IN_MEMORY_LIMIT / 1048576} MB decode in-process`);
+    return decodeInMemory(inputPath, pcmPath, options, signal).catch((error: unknown) => {
       signal?.throwIfAborted();
-      firstError = error;
-    }
+      if (error instanceof AudioTooLongError) throw error;
+      throw new UnsupportedAudioError(`could not decode the audio (${error instanceof Error ? error.message : String(error)}); ffmpeg, if installed, reads more formats`);
+    });
   }
   try {
-    return await decodeWithFfmpeg(inputPath, pcmPath, signal);
+    return await decodeWithFfmpeg(ffmpeg, inputPath, pcmPath, options, signal);
   } catch (error) {
     signal?.throwIfAborted();
-    const detail = [firstError, error].filter(Boolean).map((e) => (e instanceof Error ? e.message : String(e)));
-    throw new UnsupportedAudioError(`could not decode the audio (${detail.join('; ')})`);
+    if (error instanceof AudioTooLongError) throw error;
+    throw new UnsupportedAudioError(`could not decode the audio (${error instanceof Error ? error.message : String(error)})`);
   }
 }
 
-async function decodeInMemory(inputPath: string, pcmPath: string, signal?: AbortSignal): Promise<DecodedAudio> {
+function tooLong(options: DecodeOptions): AudioTooLongError {
+  const hours = options.maxSamples / SAMPLE_RATE / 3600;
+  return new AudioTooLongError(`the recording is longer than the hub's limit of ${Number(hours.toFixed(2))} hours`);
+}
+
+async function decodeInMemory(inputPath: string, pcmPath: string, options: DecodeOptions, signal?: AbortSignal): Promise<DecodedAudio> {
   const bytes = await readFile(inputPath, { signal });
   const samples = await decodeAudioAsync(bytes, inputPath, signal);
   if (samples.length === 0) throw new Error('no samples');
+  if (samples.length > options.maxSamples) throw tooLong(options);
   const energy = new FrameEnergy();
   energy.push(samples);
   const out = createWriteStream(pcmPath);
@@ -59,31 +81,35 @@ async function decodeInMemory(inputPath: string, pcmPath: string, signal?: Abort
   return { samples: samples.length, energies: energy.finish(), decoder: 'symphonia' };
 }
 
-async function decodeWithFfmpeg(inputPath: string, pcmPath: string, signal?: AbortSignal): Promise<DecodedAudio> {
-  const ffmpeg = new prism.FFmpeg({
-    args: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', inputPath, '-vn', '-ac', '1', '-ar', '16000', '-f', 'f32le'],
-  });
-  const child = ffmpeg.process;
+async function decodeWithFfmpeg(ffmpeg: FfmpegInfo, inputPath: string, pcmPath: string, options: DecodeOptions, signal?: AbortSignal): Promise<DecodedAudio> {
+  const child = spawnFfmpeg(ffmpeg, ['-i', inputPath, '-vn', '-ac', '1', '-ar', String(SAMPLE_RATE), '-f', 'f32le', 'pipe:1']);
+  child.stdin.end();
   let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+  child.stderr.setEncoding('utf8').on('data', (d: string) => {
     if (stderr.length < 4000) stderr += d; // drained always, kept short
   });
-  const exited = new Promise<number | null>((resolve) => child.once('close', (code: number | null) => resolve(code)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('close', (code: number | null) => resolve(code));
+    child.once('error', reject);
+  });
+  exited.catch(() => {}); // observed below
   const onAbort = () => child.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort, { once: true });
+  const out = createWriteStream(pcmPath);
   try {
     const energy = new FrameEnergy();
-    const out = createWriteStream(pcmPath);
     let carry: Buffer = Buffer.alloc(0);
     let samples = 0;
     for await (const data of child.stdout as AsyncIterable<Buffer>) {
       const bytes = carry.length ? Buffer.concat([carry, data]) : data;
-      const whole = bytes.length - (bytes.length % 4);
+      const whole = bytes.length - (bytes.length % BYTES_PER_SAMPLE);
       carry = bytes.subarray(whole);
+      if (whole === 0) continue;
       const aligned = new Float32Array(Uint8Array.prototype.slice.call(bytes, 0, whole).buffer);
-      energy.push(aligned);
       samples += aligned.length;
-      if (!out.write(bytes.subarray(0, whole))) await once(out, 'drain');
+      if (samples > options.maxSamples) throw tooLong(options);
+      energy.push(aligned);
+      if (!out.write(new Uint8Array(aligned.buffer))) await once(out, 'drain');
     }
     out.end();
     await once(out, 'finish');
@@ -93,6 +119,7 @@ async function decodeWithFfmpeg(inputPath: string, pcmPath: string, signal?: Abo
     return { samples, energies: energy.finish(), decoder: 'ffmpeg' };
   } finally {
     signal?.removeEventListener('abort', onAbort);
+    out.destroy();
     if (child.exitCode === null) child.kill('SIGKILL');
   }
 }

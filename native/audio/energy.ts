@@ -3,7 +3,9 @@
 export const FRAME_SAMPLES = 320; // 20 ms at 16 kHz
 
 export class FrameEnergy {
-  private readonly rms: number[] = [];
+  /** grown by doubling: 4 bytes per frame (12 hours: 8.6 MB) */
+  private rms = new Float32Array(1024);
+  private frames = 0;
   private sum = 0;
   private count = 0;
 
@@ -18,11 +20,16 @@ export class FrameEnergy {
   /** RMS of each frame; the last partial frame counts as a frame. */
   finish(): Float32Array {
     if (this.count > 0) this.closeFrame();
-    return Float32Array.from(this.rms);
+    return this.rms.slice(0, this.frames);
   }
 
   private closeFrame(): void {
-    this.rms.push(Math.sqrt(this.sum / this.count));
+    if (this.frames === this.rms.length) {
+      const grown = new Float32Array(this.rms.length * 2);
+      grown.set(this.rms);
+      this.rms = grown;
+    }
+    this.rms[this.frames++] = Math.sqrt(this.sum / this.count);
     this.sum = 0;
     this.count = 0;
   }

@@ -1,10 +1,10 @@
 // Compressed live audio (Opus in WebM or Ogg, as browsers' MediaRecorder makes
-// it) decoded as it arrives: one ffmpeg process per connection (prism-media),
+// it) decoded as it arrives: one ffmpeg process per connection,
 // fed the stream from its first byte (its header is what makes the rest
 // decodable), giving 16 kHz mono float32. Its stderr is drained; a non-zero
 // exit or unreadable input is reported once. `end()` waits for ffmpeg to hand
 // over its last samples (or to fail), never longer than FLUSH_LIMIT_MS.
-import prism from 'prism-media';
+import { spawnFfmpeg, type FfmpegInfo, type FfmpegProcess } from './ffmpeg.ts';
 
 export type CompressedFormat = 'webm' | 'ogg';
 
@@ -12,7 +12,7 @@ export type CompressedFormat = 'webm' | 'ogg';
 const FLUSH_LIMIT_MS = 5000;
 
 export class StreamDecoder {
-  private readonly ffmpeg: prism.FFmpeg;
+  private readonly child: FfmpegProcess;
   private carry: Buffer = Buffer.alloc(0);
   private stderr = '';
   private failed = false;
@@ -21,19 +21,18 @@ export class StreamDecoder {
   private readonly exited: Promise<void>;
 
   constructor(
+    ffmpeg: FfmpegInfo,
     format: CompressedFormat,
     private readonly onSamples: (samples: Float32Array) => void,
     private readonly onError: (message: string) => void,
   ) {
-    this.ffmpeg = new prism.FFmpeg({
-      args: ['-hide_banner', '-nostdin', '-loglevel', 'error', '-fflags', '+nobuffer', '-flags', 'low_delay', '-probesize', '4096', '-analyzeduration', '0', '-f', format, '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', '16000', '-flush_packets', '1', '-f', 'f32le'],
-    });
-    const child = this.ffmpeg.process;
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    const child = spawnFfmpeg(ffmpeg, ['-fflags', '+nobuffer', '-flags', 'low_delay', '-probesize', '4096', '-analyzeduration', '0', '-f', format, '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', '16000', '-flush_packets', '1', '-f', 'f32le', 'pipe:1']);
+    this.child = child;
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (this.stderr.length < 2000) this.stderr += d;
     });
-    child.stdout!.on('data', (data: Buffer) => this.deliver(data));
-    child.stdin!.on('error', () => {}); // ffmpeg gone: its exit says why
+    child.stdout.on('data', (data: Buffer) => this.deliver(data));
+    child.stdin.on('error', () => {}); // ffmpeg gone: its exit says why
     this.exited = new Promise((resolve) => (child.once('close', () => resolve()), child.once('error', () => resolve())));
     child.once('close', (code: number | null) => {
       if (this.failed) return;
@@ -44,14 +43,14 @@ export class StreamDecoder {
 
   write(bytes: Uint8Array): void {
     if (this.failed || this.ended) return;
-    this.ffmpeg.process.stdin!.write(bytes);
+    this.child.stdin.write(bytes);
   }
 
   /** No more input: resolves once ffmpeg has handed over what it held and exited (or failed). */
   async end(): Promise<void> {
     if (!this.ended) {
       this.ended = true;
-      this.ffmpeg.process.stdin!.end();
+      this.child.stdin.end();
     }
     let limit: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => (limit = setTimeout(() => (this.fail('the audio decoder did not finish in time'), resolve()), FLUSH_LIMIT_MS)));
@@ -62,7 +61,7 @@ export class StreamDecoder {
   kill(): void {
     this.ended = true;
     this.killed = true;
-    this.ffmpeg.process.kill('SIGKILL');
+    this.child.kill('SIGKILL');
   }
 
   private deliver(data: Buffer): void {
@@ -75,7 +74,7 @@ export class StreamDecoder {
   private fail(message: string): void {
     if (this.failed) return;
     this.failed = true;
-    this.ffmpeg.process.kill('SIGKILL');
+    this.child.kill('SIGKILL');
     this.onError(message);
   }
 }

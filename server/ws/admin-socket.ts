@@ -4,21 +4,16 @@
 // encoding. `inspect` answers an actor's full snapshot; `cancel` cancels a
 // task or ends a stream. Admin tokens only: anyone else is closed with 4001
 // (no or wrong token) or 4003 (not an admin) and gets nothing else.
-import { z } from 'zod';
 import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { Inspector, InspectorFrame } from '../../actors/inspector.ts';
-import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
+import { encodeFor, type Encoding } from '../../client/codec.ts';
+import { adminMessageSchema } from '../../client/messages.ts';
+import { MAX_MESSAGE_BYTES, UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
+import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
-
-const ref = z.union([z.string().max(200), z.number()]).optional();
-const adminMessage = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('inspect'), id: z.string().min(1).max(100), ref }),
-  z.object({ type: z.literal('cancel'), id: z.string().min(1).max(100), ref }),
-  z.object({ type: z.literal('ping'), ref }),
-]);
 
 export interface AdminSocketData extends SocketState {
   caller: Caller | undefined;
@@ -49,8 +44,8 @@ export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets:
     sendOrCut(ws, data, binary);
   };
 
-  app.ws<AdminSocketData>('/v1/admin', {
-    maxPayloadLength: 16 * 1024,
+  app.ws<AdminSocketData>('/v1/admin', guardSocket('/v1/admin', ctx.log, {
+    maxPayloadLength: UWS_MAX_PAYLOAD,
     maxBackpressure: MAX_BACKPRESSURE,
     idleTimeout: 120,
     sendPingsAutomatically: true,
@@ -71,20 +66,15 @@ export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets:
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
       if (!d.caller?.admin) return;
-      let raw: unknown;
-      try {
-        raw = isBinary ? decode(new Uint8Array(message)) : JSON.parse(Buffer.from(message).toString('utf8'));
-      } catch {
-        return send(ws, { type: 'error', code: 'bad_request', message: 'the message is not valid JSON or MessagePack' });
+      if (message.byteLength > MAX_MESSAGE_BYTES) {
+        const why = `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB`;
+        send(ws, { type: 'error', code: 'payload_too_large', message: why });
+        return void ws.end(CLOSE.messageTooBig, why);
       }
-      const parsed = adminMessage.safeParse(raw);
-      const rawRef = (raw as { ref?: unknown } | null)?.ref;
-      const echo = typeof rawRef === 'string' || typeof rawRef === 'number' ? { ref: rawRef } : {};
-      if (!parsed.success) {
-        const type = (raw as { type?: unknown } | null)?.type;
-        return send(ws, { type: 'error', code: 'bad_request', message: `expected {type: "inspect"|"cancel", id} or {type: "ping"}; got ${JSON.stringify(type ?? null)}`, ...echo });
-      }
-      const msg = parsed.data;
+      const read = readClientMessage(adminMessageSchema, message, isBinary);
+      if (!read.ok) return send(ws, { ...read.error });
+      const msg = read.message;
+      const echo = msg.ref !== undefined ? { ref: msg.ref } : {};
       if (msg.type === 'ping') return send(ws, { type: 'pong', ...echo });
       if (msg.type === 'inspect') {
         const snapshot = inspector.snapshot(msg.id);
@@ -101,5 +91,5 @@ export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets:
       if (d.caller?.admin) inspector.watch(-1);
       sockets.delete(ws);
     },
-  });
+  }));
 }

@@ -10,9 +10,12 @@ import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { StreamActor } from '../../actors/stream-machine.ts';
 import type { LiveLoad } from '../../actors/live-load.ts';
-import { LANGUAGES, STREAM_FORMATS, type ServerFrame } from '../../client/protocol.ts';
+import { LANGUAGES, STREAM_FORMATS, type ErrorCode, type ServerFrame } from '../../client/protocol.ts';
 import { streamControlSchema } from '../../client/messages.ts';
 import { encodeFor, type Encoding } from '../../client/codec.ts';
+import { MAX_MESSAGE_BYTES, readClientMessage } from './client-message.ts';
+import { guardSocket } from '../guard.ts';
+import { FFMPEG_MISSING } from '../../native/audio/ffmpeg.ts';
 import { PcmInput } from '../../native/audio/pcm-input.ts';
 import { StreamDecoder } from '../../native/audio/stream-decoder.ts';
 import { SAMPLE_RATE } from '../../native/audio/pcm.ts';
@@ -76,12 +79,14 @@ interface StreamSocketData extends SocketState {
 export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>, liveLoad: LiveLoad): void {
   /** The socket attached to each live session (a resume takes it over). */
   const attached = new Map<string, WebSocket<StreamSocketData>>();
+  /** sessions being recorded right now, by their owner: they count for admission too */
+  const creating = new Map<symbol, string>();
 
   const send = (ws: WebSocket<StreamSocketData>, frame: ServerFrame) => {
     const { data, binary } = encodeFor(ws.getUserData().encoding, frame);
     sendOrCut(ws, data, binary);
   };
-  const refuse = (ws: WebSocket<StreamSocketData>, closeCode: number, code: 'bad_request' | 'unsupported_audio' | 'not_found' | 'overloaded' | 'forbidden', message: string) => {
+  const refuse = (ws: WebSocket<StreamSocketData>, closeCode: number, code: ErrorCode, message: string) => {
     const d = ws.getUserData();
     if (d.closed || d.ending) return;
     send(ws, { type: 'error', code, message });
@@ -101,7 +106,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
     d.idle.unref();
   };
 
-  app.ws<StreamSocketData>('/v1/stream', {
+  app.ws<StreamSocketData>('/v1/stream', guardSocket('/v1/stream', ctx.log, {
     maxPayloadLength: 16 * MAX_FRAME_BYTES,
     maxBackpressure: MAX_BACKPRESSURE,
     idleTimeout: 0, // ours (HUB_STREAM_IDLE_SEC), with its own close code
@@ -122,28 +127,23 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       if (d.problem || !d.query) return refuse(ws, CLOSE.badAudioFormat, 'bad_request', d.problem ?? 'bad parameters');
       if (ctx.shuttingDown()) return refuse(ws, CLOSE.goingAway, 'overloaded', 'the hub is shutting down');
       touch(ws);
-      if (d.query.resume) resume(ws, d.query.resume, d.query.since);
-      else void start(ws);
+      if ((d.query.format === 'webm' || d.query.format === 'ogg') && !ctx.ffmpeg) {
+        return refuse(ws, CLOSE.badAudioFormat, 'unsupported_audio', `${FFMPEG_MISSING}; send raw PCM (format=s16le or f32le) instead`);
+      }
+      if (d.query.resume) return resume(ws, d.query.resume, d.query.since);
+      return start(ws);
     },
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
       if (d.ending || !d.query) return;
       touch(ws);
       if (isBinary) return audio(ws, new Uint8Array(message.slice(0)));
-      let raw: unknown;
-      try {
-        raw = JSON.parse(Buffer.from(message).toString('utf8'));
-      } catch {
-        return send(ws, { type: 'error', code: 'bad_request', message: 'control messages are JSON text: {"type":"finalize"|"close"|"keepalive"}' });
-      }
-      const control = streamControlSchema.safeParse(raw);
-      if (!control.success) {
-        const type = (raw as { type?: unknown } | null)?.type;
-        return send(ws, { type: 'error', code: 'bad_request', message: `unknown control message ${JSON.stringify(type ?? null)} (finalize, close, keepalive)` });
-      }
-      if (control.data.type === 'keepalive') return;
+      if (message.byteLength > MAX_MESSAGE_BYTES) return refuse(ws, CLOSE.messageTooBig, 'payload_too_large', `a control message is at most ${MAX_MESSAGE_BYTES / 1024} KB`);
+      const control = readClientMessage(streamControlSchema, message, false);
+      if (!control.ok) return send(ws, control.error);
+      if (control.message.type === 'keepalive') return;
       if (!d.actor) return send(ws, { type: 'error', code: 'bad_request', message: 'the session is not ready yet' });
-      if (control.data.type === 'finalize') d.actor.send({ type: 'FINALIZE' });
+      if (control.message.type === 'finalize') d.actor.send({ type: 'FINALIZE' });
       else {
         // The client is done: no idle timeout while the last finals are made,
         // and the decoder hands over all it holds before the session closes.
@@ -164,24 +164,44 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
         if (d.actor!.getSnapshot().status === 'active') d.actor!.send({ type: 'DISCONNECTED' });
       }
     },
-  });
+  }));
+
+  /**
+   * Why another connected session cannot be admitted now, if it cannot.
+   * Only connected sessions (and those being recorded) hold an admission
+   * slot: one that waits to be resumed keeps its state, not its slot.
+   */
+  function refusal(userId: string, resuming?: string): string | undefined {
+    let total = creating.size;
+    let mine = [...creating.values()].filter((u) => u === userId).length;
+    for (const [id, other] of attached) {
+      if (id === resuming) continue;
+      total++;
+      if (other.getUserData().caller?.userId === userId) mine++;
+    }
+    if (total >= ctx.config.maxStreams) return `the hub is at its limit of ${ctx.config.maxStreams} live sessions; try again later`;
+    if (mine >= ctx.config.maxStreamsPerUser) return `you already have ${mine} live sessions open, the most one user may have; close one first`;
+    if (!resuming && liveLoad.utilization() > MAX_LIVE_UTILIZATION) return 'the engines cannot keep up with another live session in real time; try again later';
+    return undefined;
+  }
 
   async function start(ws: WebSocket<StreamSocketData>): Promise<void> {
     const d = ws.getUserData();
     const q = d.query!;
-    if (ctx.registry.streamCount() >= ctx.config.maxStreams) {
-      return refuse(ws, CLOSE.overloaded, 'overloaded', `the hub is at its limit of ${ctx.config.maxStreams} live sessions; try again later`);
-    }
-    if (liveLoad.utilization() > MAX_LIVE_UTILIZATION) {
-      return refuse(ws, CLOSE.overloaded, 'overloaded', 'the engines cannot keep up with another live session in real time; try again later');
-    }
+    const userId = d.caller!.userId;
+    const refused = refusal(userId);
+    if (refused) return refuse(ws, CLOSE.overloaded, 'overloaded', refused);
     let actor: StreamActor;
+    const ticket = Symbol('creating');
+    creating.set(ticket, userId);
     try {
       const language = q.language === 'auto' ? undefined : q.language;
-      actor = await ctx.registry.createStream({ userId: d.caller!.userId, ...(language ? { language } : {}), ...(q.name ? { name: q.name } : {}) });
+      actor = await ctx.registry.createStream({ userId, ...(language ? { language } : {}), ...(q.name ? { name: q.name } : {}) });
     } catch (error) {
-      ctx.log.error({ err: error }, 'could not record a new stream session');
+      ctx.log.error({ err: error, userId }, 'could not record a new stream session');
       return refuse(ws, CLOSE.overloaded, 'overloaded', 'the session could not be recorded; try again shortly');
+    } finally {
+      creating.delete(ticket);
     }
     actor.start();
     if (d.closed) {
@@ -201,6 +221,8 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
     if (!actor || actor.getSnapshot().context.task.userId !== d.caller!.userId) {
       return refuse(ws, CLOSE.notFound, 'not_found', `no live session ${id} to resume (it ended, or its grace period passed)`);
     }
+    const refused = refusal(d.caller!.userId, id);
+    if (refused) return refuse(ws, CLOSE.overloaded, 'overloaded', refused);
     const previous = attached.get(id);
     if (previous) {
       const p = previous.getUserData();
@@ -234,7 +256,7 @@ export function registerStreamSocket(app: TemplatedApp, ctx: HubContext, sockets
       actor.send({ type: 'AUDIO', samples });
     };
     if (q.format === 'webm' || q.format === 'ogg') {
-      const decoder = new StreamDecoder(q.format, toActor, (message) => refuse(ws, CLOSE.badAudioFormat, 'unsupported_audio', message));
+      const decoder = new StreamDecoder(ctx.ffmpeg!, q.format, toActor, (message) => refuse(ws, CLOSE.badAudioFormat, 'unsupported_audio', message));
       d.input = { push: (bytes) => decoder.write(bytes), end: () => decoder.end(), kill: () => decoder.kill() };
     } else {
       const pcm = new PcmInput(q.format, q.rate, q.channels);

@@ -10,10 +10,11 @@ import type { Caller } from '../auth.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
 import type { FeedFrame, ServerFrame, Task, TaskEventFrame } from '../../client/protocol.ts';
 import { clientMessageSchema } from '../../client/messages.ts';
-import { decode, encodeFor, type Encoding } from '../../client/codec.ts';
+import { encodeFor, type Encoding } from '../../client/codec.ts';
+import { MAX_MESSAGE_BYTES, UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
+import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
-const MAX_MESSAGE_BYTES = 16 * 1024;
 const MAX_SUBSCRIPTIONS = 1000;
 
 export interface TaskSocketData {
@@ -61,8 +62,8 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
   const fail = (ws: WebSocket<TaskSocketData>, code: 'bad_request' | 'not_found' | 'internal', message: string, ref?: unknown) =>
     send(ws, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
 
-  app.ws<TaskSocketData>('/v1/ws', {
-    maxPayloadLength: MAX_MESSAGE_BYTES,
+  app.ws<TaskSocketData>('/v1/ws', guardSocket('/v1/ws', ctx.log, {
+    maxPayloadLength: UWS_MAX_PAYLOAD,
     maxBackpressure: MAX_BACKPRESSURE,
     idleTimeout: 120,
     sendPingsAutomatically: true,
@@ -79,23 +80,14 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
       if (!data.caller) return;
-      let raw: unknown;
-      try {
-        raw = isBinary ? decode(new Uint8Array(message)) : JSON.parse(Buffer.from(message).toString('utf8'));
-      } catch {
-        fail(ws, 'bad_request', isBinary ? 'the message is not valid MessagePack' : 'the message is not valid JSON');
-        return;
+      if (message.byteLength > MAX_MESSAGE_BYTES) {
+        const why = `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB`;
+        send(ws, { type: 'error', code: 'payload_too_large', message: why });
+        return void ws.end(CLOSE.messageTooBig, why);
       }
-      const ref = typeof raw === 'object' && raw !== null ? (raw as { ref?: unknown }).ref : undefined;
-      const parsed = clientMessageSchema.safeParse(raw);
-      if (!parsed.success) {
-        const type = typeof raw === 'object' && raw !== null ? (raw as { type?: unknown }).type : undefined;
-        const known = ['subscribe', 'unsubscribe', 'ping', 'watch_tasks', 'unwatch_tasks'].includes(type as string);
-        const why = known ? parsed.error.issues.map((i) => `${i.path.join('.') || 'message'}: ${i.message}`).join('; ') : `unknown message type ${JSON.stringify(type ?? null)} (subscribe, unsubscribe, ping, watch_tasks, unwatch_tasks)`;
-        fail(ws, 'bad_request', why, typeof ref === 'string' || typeof ref === 'number' ? ref : undefined);
-        return;
-      }
-      const msg = parsed.data;
+      const read = readClientMessage(clientMessageSchema, message, isBinary);
+      if (!read.ok) return send(ws, read.error);
+      const msg = read.message;
       const withRef = <T extends object>(frame: T) => (msg.ref !== undefined ? { ...frame, ref: msg.ref } : frame);
       switch (msg.type) {
         case 'ping':
@@ -124,7 +116,7 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
       ws.getUserData().closed = true;
       sockets.delete(ws);
     },
-  });
+  }));
 
   function subscribe(ws: WebSocket<TaskSocketData>, id: string, since: number | undefined, ref: string | number | undefined) {
     const data = ws.getUserData();

@@ -10,6 +10,7 @@ import type { Encoding } from '../../client/codec.ts';
 export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
+  messageTooBig: 1009,
   unauthorized: 4001,
   badAudioFormat: 4002,
   forbidden: 4003,

@@ -5,7 +5,7 @@ const never = new AbortController().signal;
 
 /** Queues requests on a full scheduler, then records the order slots are granted in. */
 async function grantOrder(requests: SlotRequest[]): Promise<string[]> {
-  const s = new Scheduler(1);
+  const s = new Scheduler(1, () => {}, 0); // no hold after live work: the order alone
   const blocker = await s.acquire({ userId: 'x', taskId: 'x', priority: 'batch' }, never);
   const order: string[] = [];
   const granted = requests.map((r, i) =>
@@ -77,21 +77,32 @@ t.test('an aborted request leaves the queue; close fails the waiting ones', asyn
   held.release();
 });
 
-t.test('while live sessions are open, one slot is kept from batch work', async (t) => {
-  const s = new Scheduler(2);
-  s.setLiveSessions(1);
+t.test('right after live work one slot is kept from batch work, then batch gets it back', async (t) => {
+  const s = new Scheduler(1, () => {}, 50);
   const first = await s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never);
-  let second = false;
-  const pending = s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never).then((l) => ((second = true), l));
-  await new Promise((r) => setTimeout(r, 10));
-  t.notOk(second, 'the second batch request waits though a slot is free');
-  const live = await s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never);
-  t.pass('a live request gets the kept slot at once');
-  live.release();
-  s.setLiveSessions(0);
-  (await pending).release();
-  t.ok(second, 'batch gets it back when the sessions end');
   first.release();
+  const live = await s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never);
+  let batch = false;
+  const pending = s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never).then((l) => ((batch = true), l));
+  live.release();
+  await new Promise((r) => setTimeout(r, 10));
+  t.notOk(batch, 'the slot is held for the next live pass though it is free');
+  const again = await s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never);
+  t.pass('the next live pass gets it at once');
+  again.release();
+  (await pending).release();
+  t.ok(batch, 'batch gets the slot once live work has paused for the hold');
+});
+
+t.test('a session quiet for longer than the hold keeps nothing from batch work', async (t) => {
+  const s = new Scheduler(1, () => {}, 50);
+  (await s.acquire({ userId: 'b', taskId: 'stream', priority: 'live' }, never)).release();
+  await new Promise((r) => setTimeout(r, 60));
+  let granted = false;
+  const batch = s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never).then((l) => ((granted = true), l));
+  await Promise.resolve();
+  t.ok(granted, 'batch gets the only slot at once');
+  (await batch).release();
 });
 
 t.test('live work finding every slot taken by batch work preempts one batch lease', async (t) => {
@@ -103,8 +114,4 @@ t.test('live work finding every slot taken by batch work preempts one batch leas
   t.match(batch.preempted.reason, { code: 'preempted' });
   batch.release();
   (await live).release();
-  const again = await s.acquire({ userId: 'a', taskId: 'file', priority: 'batch' }, never);
-  s.setLiveSessions(1);
-  t.ok(again.preempted.aborted, 'a session opening frees a slot at once');
-  again.release();
 });

@@ -52,8 +52,8 @@ function fakeEngine(opts: { delays?: Record<number, number>; crashes?: Record<nu
 function run(services: Partial<TaskServices> & { engine: TaskServices['engine'] }, plan: PreparedAudio | Error) {
   const full: TaskServices = {
     scheduler: new Scheduler(2),
-    prepareAudio: async (_in, _out, signal, onStart) => {
-      onStart();
+    decodeSlots: new Scheduler(1),
+    prepareAudio: async (_in, _out, signal) => {
       await new Promise((r) => setTimeout(r, 1));
       signal.throwIfAborted();
       if (plan instanceof Error) throw plan;
@@ -151,7 +151,7 @@ t.test('resumed from a checkpoint: only the chunks not on the transcript run, an
 
   const engine = fakeEngine();
   const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < 2), durationSec: 40 };
-  const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
+  const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), decodeSlots: new Scheduler(1), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
     input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 2 } },
   });
   const frames: TaskEventFrame[] = [];
@@ -171,7 +171,7 @@ t.test('resumed without its pcm: decodes again, keeps the transcript when the pl
   let decoded = 0;
   const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 5 }), segments: [{ start: 0, end: 10, text: 'chunk 0', chunk: 0 }] };
   const actor = createActor(
-    createTaskMachine({ scheduler: new Scheduler(2), engine, prepareAudio: async (_i, _o, _s, onStart) => (onStart(), decoded++, plan) }),
+    createTaskMachine({ scheduler: new Scheduler(2), decodeSlots: new Scheduler(1), engine, prepareAudio: async () => (decoded++, plan) }),
     { input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 1 }, pcmMissing: true } },
   );
   actor.start();

@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
+import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import { planChunks } from '../../native/audio/chunk-planner.ts';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
 import { resolveModel } from '../../native/models/resolve.ts';
@@ -29,7 +30,7 @@ console.log(`bench:batch  ${minutes} min of speech, synthetic:tiny, ${config.wor
 
 async function baseline(): Promise<{ seconds: number; chunks: number }> {
   const pcm = join(dir, 'baseline.pcm');
-  const decoded = await decodeToPcm(audioPath, pcm);
+  const decoded = await decodeToPcm(audioPath, pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
   const planned = planChunks(decoded.energies, decoded.samples);
   const chunks = planned.filter((c) => !c.silent);
   const pool = new EnginePool({ modelPath: model.path, size: config.workers, threadsPerWorker: config.threadsPerWorker });

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
+import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import { SYNTHETIC_SENTENCES, SYNTHETIC_SHAPES, writeSyntheticModel } from '../../native/models/synthetic.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
 
@@ -12,7 +13,7 @@ t.teardown(() => rm(dir, { recursive: true, force: true }));
 const model = join(dir, 'micro.bin');
 writeSyntheticModel(model, SYNTHETIC_SHAPES.micro);
 const pcm = join(dir, 'long.pcm');
-const { samples } = await decodeToPcm(join(FIXTURES, 'long.wav'), pcm);
+const { samples } = await decodeToPcm(join(FIXTURES, 'long.wav'), pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
 const job = (seconds: number) => ({ pcmPath: pcm, start: 0, end: Math.min(samples, seconds * 16_000), language: 'en' });
 const never = new AbortController().signal;
 

@@ -12,7 +12,7 @@ import { readAudioFile } from '../../client/sdk/audio-file.ts';
 import type { FinalFrame, ServerFrame, Task } from '../../client/protocol.ts';
 import { decode } from '../../client/codec.ts';
 
-const { url, wsUrl, hub } = await startTestHub(t, { HUB_STREAM_IDLE_SEC: '2', HUB_STREAM_GRACE_SEC: '2', HUB_MAX_STREAMS: '3' });
+const { url, wsUrl, hub } = await startTestHub(t, { HUB_STREAM_IDLE_SEC: '2', HUB_STREAM_GRACE_SEC: '2', HUB_MAX_STREAMS: '3', HUB_MAX_STREAMS_PER_USER: '3' });
 
 /** Sessions of earlier tests may still be in their grace period: wait until none is left. */
 async function noSessionsLeft(): Promise<void> {
