@@ -87,7 +87,8 @@ export function createStreamMachine(services: StreamServices) {
         } else if (event.type === 'FINAL') {
           const segments = event.text ? [...context.task.segments, { start: event.start, end: event.end, text: event.text }] : context.task.segments;
           const n = segments.length;
-          step = advance(context.task, { segments, progress: { done: n, total: n, pct: 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
+          // A stream's chunks are its finals, all of them done: pct agrees with done/total.
+          step = advance(context.task, { segments, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
         } else if (event.type === 'LAG') {
           step = advance(context.task, {}, { type: 'lag', seconds: event.seconds });
         }
@@ -106,7 +107,7 @@ export function createStreamMachine(services: StreamServices) {
         const n = context.task.segments.length;
         const { task, frame } = advance(
           context.task,
-          { status: params.status, progress: { done: n, total: n, pct: 100 }, ...(params.error ? { error: params.error } : {}) },
+          { status: params.status, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 }, ...(params.error ? { error: params.error } : {}) },
           params.error ? { type: 'status', status: params.status, error: params.error } : { type: 'status', status: params.status },
         );
         enqueue.assign({ task });

@@ -81,7 +81,7 @@ export class TaskRegistry {
    * actor. Resolves once the store has the record: the only write anybody
    * waits for.
    */
-  async create(input: { userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
+  async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
     this.admit(input.userId);
     const task = this.newTask(input.userId, 'file', 'queued', input);
     const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${task.id}.pcm`) };
@@ -211,10 +211,10 @@ export class TaskRegistry {
     }
   }
 
-  private newTask(userId: string, kind: Task['kind'], status: TaskStatus, input: { name?: string; language?: string }): Task {
+  private newTask(userId: string, kind: Task['kind'], status: TaskStatus, input: { id?: string; name?: string; language?: string }): Task {
     const now = new Date().toISOString();
     return {
-      id: randomUUID(),
+      id: input.id ?? randomUUID(),
       userId,
       kind,
       status,
@@ -284,6 +284,7 @@ export class TaskRegistry {
     // The decoded pcm is only needed while transcribing; the upload stays.
     if (entry.files.pcmPath) rm(entry.files.pcmPath, { force: true }).catch(() => {});
     if (!isFinished(task.status)) this.log('warn', 'task actor ended in a non-final state', { taskId: id, status: task.status });
+    if (task.status === 'failed') this.log('warn', 'task failed', { taskId: id, userId: task.userId, kind: task.kind, code: task.error?.code, message: task.error?.message });
   }
 }
 

@@ -3,7 +3,7 @@
 // the route and the user and answered as `internal` — a 500 or an error frame —
 // so that one bad request can never take the process, and everyone on it, down.
 import type { Logger } from 'pino';
-import type { HttpRequest, HttpResponse, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import type { Caller } from './auth.ts';
 import type { ErrorFrame } from '../client/protocol.ts';
 import { encodeFor, type Encoding } from '../client/codec.ts';
@@ -29,7 +29,7 @@ function quietly(run: () => void): void {
 }
 
 /** Wraps an HTTP handler: an escaped error answers 500 (if nothing was sent yet) and is logged. */
-export function guardHttp(route: string, log: Logger, handler: (res: HttpResponse, req: HttpRequest) => unknown) {
+export function guardHttp(route: string, log: Logger, handler: Handler) {
   return (res: HttpResponse, req: HttpRequest): void => {
     let answered = false;
     const onError = (error: unknown) => {
@@ -47,6 +47,18 @@ export function guardHttp(route: string, log: Logger, handler: (res: HttpRespons
     // way the 500 above is attempted at most once and never throws.
     contain(() => handler(res, req), onError);
   };
+}
+
+type Method = 'get' | 'post' | 'del' | 'patch' | 'head' | 'options' | 'any';
+type Handler = (res: HttpResponse, req: HttpRequest) => unknown;
+export type HttpRoutes = Record<Method, (pattern: string, handler: Handler) => void>;
+
+/** The app's HTTP routes, each registered behind `guardHttp`: the only way routes are added. */
+export function httpRoutes(app: TemplatedApp, log: Logger): HttpRoutes {
+  const add = (method: Method) => (pattern: string, handler: Handler) => {
+    app[method](pattern, guardHttp(`${method === 'del' ? 'DELETE' : method.toUpperCase()} ${pattern}`, log, handler));
+  };
+  return { get: add('get'), post: add('post'), del: add('del'), patch: add('patch'), head: add('head'), options: add('options'), any: add('any') };
 }
 
 interface GuardedData {

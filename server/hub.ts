@@ -14,11 +14,13 @@ import { HubMetrics } from './metrics.ts';
 import type { HubContext } from './context.ts';
 import { registerTaskRoutes } from './http/task-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
+import { registerUploadRoutes } from './http/upload-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { registerTaskSocket, TopicPublisher } from './ws/task-socket.ts';
 import { registerStreamSocket } from './ws/stream-socket.ts';
 import { registerAdminSocket, adminPublisher, adminWatched } from './ws/admin-socket.ts';
 import { LoopMonitor } from './loop-monitor.ts';
+import { httpRoutes } from './guard.ts';
 import { collectStats } from './stats.ts';
 import { Inspector } from '../actors/inspector.ts';
 import type { SocketState } from './ws/backpressure.ts';
@@ -152,12 +154,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     shuttingDown: () => shuttingDown,
   };
 
-  registerTaskRoutes(app, context);
-  registerOpsRoutes(app, context);
+  const routes = httpRoutes(app, logger);
+  registerTaskRoutes(routes, context);
+  registerOpsRoutes(routes, context);
+  registerUploadRoutes(routes, context);
   registerTaskSocket(app, context, sockets);
   registerStreamSocket(app, context, sockets, liveLoad);
   registerAdminSocket(app, context, sockets, inspector);
-  registerStaticRoutes(app, await loadWebClient());
+  registerStaticRoutes(routes, await loadWebClient());
   registry.attach(new TopicPublisher(app, () => metrics.framesPublished.inc()));
   registry.attach({
     publish: (_id, frame) => {
@@ -168,7 +172,16 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // The store may be down at start (a database still booting): the hub serves
   // anyway, /readyz says why it is not ready, and the leftovers of the previous
   // run resume once the store answers.
-  const storeReady = openStore(store, log, () => shuttingDown).then(() => resumeLeftovers(store, registry, log));
+  const startedAt = Date.now();
+  const storeReady = openStore(store, log, () => shuttingDown)
+    .then(() => resumeLeftovers(store, registry, log))
+    .then(() => spool.sweepOrphans(async (id) => {
+      if (registry.isLive(id)) return 'unfinished';
+      const stored = await store.get(id).catch(() => null);
+      if (stored === null) return 'unfinished'; // cannot tell: keep it
+      return !stored ? 'missing' : isFinished(stored.task.status) ? 'finished' : 'unfinished';
+    }, startedAt))
+    .then((swept) => swept.length > 0 && log('info', 'removed what the previous run left in the spool', { files: swept.length }));
   storeReady.catch((error: unknown) => log('error', 'could not open the store or resume the previous run', { error: String(error) }));
   await Promise.race([storeReady.catch(() => {}), new Promise((r) => setTimeout(r, STORE_WAIT_AT_START_MS).unref())]);
   const retention = new AudioRetention(store, config.retentionHours, log);

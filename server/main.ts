@@ -37,6 +37,9 @@ async function main(): Promise<void> {
       },
     );
   };
+  // The last net under the guards around every handler: a promise nobody
+  // awaited that rejects is logged, and the hub goes on serving everyone else.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (a bug: please report it)'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

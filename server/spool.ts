@@ -4,12 +4,13 @@
 // refused with `insufficient_storage` before it fills the disk. Usage is
 // measured from the disk every few seconds (the decoder writes pcm out of our
 // sight) plus the uploads streaming in right now.
-import { readdir, stat, statfs } from 'node:fs/promises';
+import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../actors/hub-error.ts';
 
 const FREE_RESERVE_BYTES = 512 * 1024 * 1024;
 const MEASURE_EVERY_MS = 5_000;
+const ABANDONED_AFTER_MS = 7 * 24 * 3_600_000;
 
 export class Spool {
   private onDisk = 0;
@@ -61,6 +62,43 @@ export class Spool {
         counted = 0;
       },
     };
+  }
+
+  /** Where an upload for task `id` is stored while and after it is received. */
+  uploadPath(id: string, extension = ''): string {
+    return join(this.dir, `${id}${extension}.upload`);
+  }
+
+  /**
+   * Removes what a killed hub left behind: uploads that never became a task
+   * (cut by the kill before the task was recorded) and decoded pcm of tasks
+   * that are finished or gone. Only files older than `before` (the hub's
+   * start), so nothing that arrives meanwhile is touched. Returns the names.
+   */
+  async sweepOrphans(taskState: (id: string) => Promise<'unfinished' | 'finished' | 'missing'>, before: number): Promise<string[]> {
+    const swept: string[] = [];
+    for (const name of await readdir(this.dir)) {
+      if (name.endsWith('.part')) {
+        // A resumable upload nobody has written to for a week is abandoned (with its sidecar).
+        const info = await stat(join(this.dir, name)).catch(() => undefined);
+        if (info && info.mtimeMs < before - ABANDONED_AFTER_MS) {
+          const sidecar = name.replace(/\.part$/, '.tus.json');
+          await Promise.all([rm(join(this.dir, name), { force: true }), rm(join(this.dir, sidecar), { force: true })]);
+          swept.push(name, sidecar);
+        }
+        continue;
+      }
+      const orphanIf = name.endsWith('.upload') ? ['missing'] : name.endsWith('.pcm') ? ['missing', 'finished'] : [];
+      if (orphanIf.length === 0) continue;
+      const path = join(this.dir, name);
+      const info = await stat(path).catch(() => undefined);
+      if (!info || info.mtimeMs >= before) continue;
+      if (!orphanIf.includes(await taskState(name.slice(0, name.indexOf('.'))))) continue;
+      await rm(path, { force: true });
+      swept.push(name);
+    }
+    if (swept.length > 0) await this.measure();
+    return swept;
   }
 
   async measure(): Promise<void> {

@@ -142,6 +142,7 @@ export class EnginePool extends EventEmitter {
   private onExit(slot: Slot, worker: ChildWorker<EngineApi>): void {
     if (slot.worker !== worker) return;
     const wasBusy = slot.info.state === 'busy';
+    const job = slot.info.job?.tag;
     slot.worker = undefined;
     slot.info.state = 'stopped';
     slot.info.job = undefined;
@@ -153,7 +154,7 @@ export class EnginePool extends EventEmitter {
     const delay = slot.crashesInARow > 1 ? Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** slot.crashesInARow) : 0;
     const { exitCode, signalCode } = worker.child;
     this.options.log?.('warn', 'engine worker exited; replacing it', {
-      pid: worker.pid, code: exitCode, signal: signalCode, wasBusy, restartInMs: delay, stderr: worker.stderrTail,
+      pid: worker.pid, code: exitCode, signal: signalCode, wasBusy, ...(job ? { taskId: job.taskId, chunk: job.chunk } : {}), restartInMs: delay, stderr: worker.stderrTail,
     });
     setTimeout(() => this.spawn(slot), delay).unref();
   }

@@ -1,20 +1,23 @@
 // Operational endpoints: liveness, readiness with the reasons behind it, and
 // Prometheus metrics. Readiness asks the store with a short timeout; nothing
 // here waits on anything slow.
-import type { HttpResponse, TemplatedApp } from '../uws.ts';
+import type { HttpResponse } from '../uws.ts';
+import type { HttpRoutes } from '../guard.ts';
 import type { HubContext } from '../context.ts';
 import { Reply } from './reply.ts';
 
 const STORE_PING_TIMEOUT_MS = 1000;
 
-export function registerOpsRoutes(app: TemplatedApp, ctx: HubContext): void {
+export function registerOpsRoutes(app: HttpRoutes, ctx: HubContext): void {
   app.get('/healthz', (res: HttpResponse) => {
     new Reply(res).json(200, { ok: true, uptimeSec: Math.round(process.uptime()) });
   });
 
   app.get('/readyz', (res: HttpResponse) => {
-    const reply = new Reply(res);
-    void readiness(ctx).then((body) => reply.json(body.ready ? 200 : 503, body));
+    const reply = new Reply(res, (error) => ctx.log.error({ err: error }, 'readiness failed'));
+    readiness(ctx)
+      .then((body) => reply.json(body.ready ? 200 : 503, body))
+      .catch((error: unknown) => reply.error(error));
   });
 
   app.get('/metrics', (res: HttpResponse) => {

@@ -19,9 +19,9 @@ const STATUS_OF_CODE: Record<string, number> = {
 
 export const CORS_HEADERS: [string, string][] = [
   ['Access-Control-Allow-Origin', '*'],
-  ['Access-Control-Allow-Headers', 'Authorization, Content-Type'],
-  ['Access-Control-Allow-Methods', 'GET, POST, DELETE, OPTIONS'],
-  ['Access-Control-Expose-Headers', 'X-Next-Before'],
+  ['Access-Control-Allow-Headers', 'Authorization, Content-Type, Tus-Resumable, Upload-Length, Upload-Metadata, Upload-Offset'],
+  ['Access-Control-Allow-Methods', 'GET, POST, PATCH, HEAD, DELETE, OPTIONS'],
+  ['Access-Control-Expose-Headers', 'X-Next-Before, Location, Tus-Resumable, Tus-Version, Tus-Extension, Tus-Max-Size, Upload-Length, Upload-Offset'],
 ];
 
 export class Reply {
@@ -52,19 +52,25 @@ export class Reply {
     return this.res;
   }
 
-  send(status: number, body: string | Uint8Array, headers: [string, string][] = [], closeConnection = false): void {
+  /** `body` undefined: headers only (an answer to HEAD). */
+  send(status: number, body: string | Uint8Array | undefined, headers: [string, string][] = [], closeConnection = false): void {
     if (!this.open) return;
     this.sent = true;
     this.res.cork(() => {
       this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
       for (const [k, v] of [...CORS_HEADERS, ...headers]) this.res.writeHeader(k, v);
-      if (status === 204 || status === 304) this.res.endWithoutBody(0, closeConnection);
+      if (status === 204 || status === 304 || body === undefined) this.res.endWithoutBody(0, closeConnection);
       else this.res.end(body, closeConnection);
     });
   }
 
   json(status: number, body: unknown, headers: [string, string][] = []): void {
     this.send(status, JSON.stringify(body), [['Content-Type', 'application/json; charset=utf-8'], ...headers]);
+  }
+
+  /** A coded error with headers of its own (and the status its code maps to, unless given). */
+  codedError(error: HubError, headers: [string, string][], status = STATUS_OF_CODE[error.code] ?? 500): void {
+    this.send(status, JSON.stringify({ error: { code: error.code, message: error.message } }), [['Content-Type', 'application/json; charset=utf-8'], ...headers]);
   }
 
   /** A coded error; a store that does not answer is `store_unavailable`; anything else unknown is logged and answered as `internal`. */

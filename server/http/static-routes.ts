@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { promisify } from 'node:util';
 import { brotliCompress, constants, gzip } from 'node:zlib';
 import { build } from 'esbuild';
-import type { HttpResponse, TemplatedApp } from '../uws.ts';
+import type { HttpResponse } from '../uws.ts';
+import type { HttpRoutes } from '../guard.ts';
 import { Reply } from './reply.ts';
 
 type Encoding = 'br' | 'gzip' | 'identity';
@@ -52,7 +53,7 @@ export async function loadWebClient(): Promise<Map<string, Page>> {
   return new Map([['/', await page('text/html; charset=utf-8', Buffer.from(html))]]);
 }
 
-export function registerStaticRoutes(app: TemplatedApp, pages: Map<string, Page>): void {
+export function registerStaticRoutes(app: HttpRoutes, pages: Map<string, Page>): void {
   for (const [route, page] of pages) {
     app.get(route, (res: HttpResponse, req) => {
       const reply = new Reply(res);

@@ -6,7 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { z } from 'zod';
-import type { HttpRequest, HttpResponse, TemplatedApp } from '../uws.ts';
+import type { HttpRequest, HttpResponse } from '../uws.ts';
+import type { HttpRoutes } from '../guard.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import { Reply } from './reply.ts';
@@ -40,7 +41,7 @@ const languageParam = z
   .refine((l) => l === 'auto' || LANGUAGES.includes(l), 'language must be a whisper language code (en, de, fr, ...) or auto')
   .optional();
 
-const uploadQuery = z.object({
+export const uploadQuery = z.object({
   language: languageParam,
   name: z.string().trim().max(300, 'name is limited to 300 characters').optional(),
   token: z.string().optional(),
@@ -81,7 +82,7 @@ async function ownTask(ctx: HubContext, caller: Caller, id: string): Promise<Tas
   return task;
 }
 
-export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
+export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
   const handle =
     (paramCount: number, run: (reply: Reply, request: Request) => Promise<void>) => (res: HttpResponse, req: HttpRequest) => {
       const reply = new Reply(res, (error) => ctx.log.error({ err: error, url: req.getUrl() }, 'request failed'));
@@ -125,7 +126,9 @@ export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
         return refuse(error as HubError);
       }
       const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(query.name ?? '')) ? extname(query.name!).toLowerCase() : '';
-      const path = join(ctx.spoolDir, `${randomUUID()}${extension}.upload`);
+      // Named by the task it will become: an upload without a task is an orphan (swept at boot).
+      const id = randomUUID();
+      const path = ctx.spool.uploadPath(id, extension);
       const quota = ctx.spool.receiving();
       let bytes: number;
       try {
@@ -143,7 +146,7 @@ export function registerTaskRoutes(app: TemplatedApp, ctx: HubContext): void {
       const language = query.language === 'auto' ? undefined : query.language;
       let task;
       try {
-        task = await ctx.registry.create({ userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+        task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
       } catch (error) {
         await rm(path, { force: true });
         if (error instanceof HubError) return refuse(error);

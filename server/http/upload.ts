@@ -2,16 +2,17 @@
 // it in memory: uWS chunks are copied (uWS reuses their memory), written with
 // backpressure (the socket is paused while the disk catches up), and the file
 // is flushed to disk before the promise resolves. Over the limit, aborted or
-// failed, the partial file is removed.
+// failed, the partial file is removed — or, when appending to a resumable
+// upload, what did arrive is flushed and kept for the client to resume from.
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import type { Reply } from './reply.ts';
 import { HubError } from '../../actors/hub-error.ts';
 
 /** `quota` counts the bytes against the spool's budget as they arrive, and refuses what would not fit. */
-export async function receiveBody(reply: Reply, path: string, maxBytes: number, quota: { add(bytes: number): void }): Promise<number> {
+export async function receiveBody(reply: Reply, path: string, maxBytes: number, quota: { add(bytes: number): void }, options: { append?: boolean } = {}): Promise<number> {
   const res = reply.raw;
-  const out = createWriteStream(path, { flush: true });
+  const out = createWriteStream(path, { flush: true, flags: options.append ? 'a' : 'w' });
   let received = 0;
   let failed = false;
   try {
@@ -57,8 +58,13 @@ export async function receiveBody(reply: Reply, path: string, maxBytes: number, 
     });
     return received;
   } catch (error) {
-    out.destroy();
-    await rm(path, { force: true });
+    if (options.append) {
+      // Keep what arrived, on disk, for a resume (the caller measures the file).
+      await new Promise<void>((resolve) => (out.once('close', () => resolve()), out.end()));
+    } else {
+      out.destroy();
+      await rm(path, { force: true });
+    }
     throw error;
   }
 }

@@ -25,3 +25,31 @@ t.test('an upload beyond the spool budget is refused with 507 insufficient_stora
   else t.equal(res.status, 507, 'a body without a length is cut off when it outgrows the budget');
   t.same(await uploads(dataDir), spool);
 });
+
+t.test('at boot, uploads that never became a task and pcm of finished tasks are swept; the rest is kept', async (t) => {
+  const { mkdtemp, writeFile, utimes, readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = await mkdtemp(join(tmpdir(), 'hub-orphans-'));
+  // A first run leaves a finished task (its upload must stay: retention owns it).
+  const first = await startTestHub(t, { HUB_DATA_DIR: dir });
+  const done = (await (await upload(first.url, ALICE, await fixture('speech.wav'), '?name=a.wav')).json()) as Task;
+  await waitForStatus(first.url, ALICE, done.id, ['completed']);
+  await first.hub.close();
+  const spool = join(dir, 'spool');
+  const orphanUpload = '0b9a6f3e-0000-4000-8000-000000000001.wav.upload';
+  const stalePcm = `${done.id}.pcm`;
+  const past = new Date(Date.now() - 60_000);
+  for (const name of [orphanUpload, stalePcm]) {
+    await writeFile(join(spool, name), 'x');
+    await utimes(join(spool, name), past, past);
+  }
+  const second = await startTestHub(t, { HUB_DATA_DIR: dir });
+  const deadline = Date.now() + 10_000;
+  while ((await readdir(spool)).includes(orphanUpload) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  const left = await readdir(spool);
+  t.notOk(left.includes(orphanUpload), 'the orphan upload is gone');
+  t.notOk(left.includes(stalePcm), "a finished task's pcm is gone");
+  t.ok(left.some((name) => name.startsWith(done.id) && name.endsWith('.upload')), "the finished task's upload stays");
+  t.equal((await fetch(`${second.url}/v1/tasks/${done.id}`, { headers: { Authorization: `Bearer ${ALICE}` } })).status, 200);
+});

@@ -48,6 +48,8 @@ t.test('s16le: partials then a final per utterance, stable segIds, seq without g
   const task = await getJson<Task>(`${url}/v1/tasks/${r.id}`, ALICE);
   t.match(task.body, { kind: 'stream', status: 'completed', userId: 'alice' });
   t.same(task.body.segments.map((s) => s.text), finals.filter((f) => f.text).map((f) => f.text), 'the task holds the finals');
+  const n = task.body.segments.length;
+  t.same(task.body.progress, { done: n, total: n, pct: 100 }, 'progress agrees with itself');
   const srt = await (await fetch(`${url}/v1/tasks/${r.id}/transcript?format=srt`, { headers: { Authorization: `Bearer ${ALICE}` } })).text();
   t.match(srt, /^1\n00:00:0\d,\d{3} --> /, 'exports work for streams');
 });
