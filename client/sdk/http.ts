@@ -1,8 +1,10 @@
 // The hub's HTTP API from browsers and Node: fetch, the token as a bearer
 // header, errors as HubApiError with the protocol's code. Uploads stream and
-// report byte-level progress (XMLHttpRequest in browsers, node:http in Node).
+// report byte-level progress (XMLHttpRequest in browsers, node:http in Node);
+// large ones are resumable (tus), so a broken link costs one piece, not the file.
 import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
 import { HubApiError } from './errors.ts';
+import { RESUMABLE_ABOVE, uploadResumable } from './resumable.ts';
 
 export interface HttpOptions {
   url: string;
@@ -26,7 +28,7 @@ export interface UploadOptions {
 }
 
 /** The hub's `{"error":{"code","message"}}` answer as a HubApiError. */
-function errorFrom(status: number, text: string): HubApiError {
+export function errorFrom(status: number, text: string): HubApiError {
   try {
     const { error } = JSON.parse(text) as { error: { code: string; message: string } };
     return new HubApiError(error.code, error.message, status);
@@ -124,29 +126,30 @@ export class HubHttp {
       // Refused here, not after sending it: the hub's early 413 may reach us only as a broken pipe.
       throw new HubApiError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`, 413);
     }
-    if (typeof XMLHttpRequest !== 'undefined') return this.uploadXhr(url, body, size, options);
-    const { uploadWithNode } = await import('./upload-node.ts');
-    const { status, text } = await uploadWithNode({ url, headers: this.headers(), body, ...options });
+    if (size > RESUMABLE_ABOVE) {
+      const id = await uploadResumable(body, { ...options, base: this.options.url, headers: this.headers(), transfer, errorFrom });
+      return this.task(id);
+    }
+    const { status, text } = await transfer('POST', url, this.headers(), body, (sent) => options.onProgress?.(sent, size), options.signal);
     return created(status, text);
   }
+}
 
-  private uploadXhr(url: string, body: Blob | Uint8Array, size: number, options: UploadOptions): Promise<Task> {
-    return new Promise((resolve, reject) => {
-      const xhr = new XMLHttpRequest();
-      xhr.open('POST', url);
-      for (const [k, v] of Object.entries(this.headers())) xhr.setRequestHeader(k, v);
-      xhr.upload.onprogress = (e) => options.onProgress?.(e.loaded, e.lengthComputable ? e.total : size);
-      xhr.onload = () => {
-        try {
-          resolve(created(xhr.status, xhr.responseText));
-        } catch (error) {
-          reject(error);
-        }
-      };
-      xhr.onerror = () => reject(new HubApiError('network', 'the upload could not reach the hub'));
-      xhr.onabort = () => reject(new HubApiError('aborted', 'the upload was aborted'));
-      options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
-      xhr.send(body as XMLHttpRequestBodyInit);
-    });
+/** Sends one request body with byte progress; resolves with any answer, rejects only when none came. */
+export async function transfer(method: string, url: string, headers: Record<string, string>, body: Blob | Uint8Array, onProgress?: (sent: number) => void, signal?: AbortSignal) {
+  if (typeof XMLHttpRequest === 'undefined') {
+    const { uploadWithNode } = await import('./upload-node.ts');
+    return uploadWithNode({ method, url, headers, body, ...(onProgress ? { onProgress } : {}), ...(signal ? { signal } : {}) });
   }
+  return new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(method, url);
+    for (const [k, v] of Object.entries(headers)) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => onProgress?.(e.loaded);
+    xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
+    xhr.onerror = () => reject(new HubApiError('network', 'the upload could not reach the hub'));
+    xhr.onabort = () => reject(new HubApiError('aborted', 'the upload was aborted'));
+    signal?.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(body as XMLHttpRequestBodyInit);
+  });
 }

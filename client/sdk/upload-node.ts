@@ -7,20 +7,21 @@ import type { ClientRequest, IncomingMessage } from 'node:http';
 import { HubApiError } from './errors.ts';
 
 export interface NodeUpload {
+  method?: string;
   url: string;
   headers: Record<string, string>;
   body: Blob | Uint8Array;
-  onProgress?: (sent: number, total: number) => void;
+  onProgress?: (sent: number) => void;
   signal?: AbortSignal;
 }
 
 /** Resolves with the hub's answer (any status); rejects only when no answer came. */
-export async function uploadWithNode({ url, headers, body, onProgress, signal }: NodeUpload): Promise<{ status: number; text: string }> {
+export async function uploadWithNode({ method = 'POST', url, headers, body, onProgress, signal }: NodeUpload): Promise<{ status: number; text: string }> {
   const { request } = url.startsWith('https:') ? await import('node:https') : await import('node:http');
   const total = body instanceof Uint8Array ? body.byteLength : body.size;
   return new Promise((resolve, reject) => {
     let answered = false;
-    const req: ClientRequest = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(total) }, ...(signal ? { signal } : {}) }, (res: IncomingMessage) => {
+    const req: ClientRequest = request(url, { method, headers: { ...headers, 'Content-Length': String(total) }, ...(signal ? { signal } : {}) }, (res: IncomingMessage) => {
       answered = true;
       let text = '';
       res.setEncoding('utf8').on('data', (d: string) => (text += d));
@@ -38,7 +39,7 @@ export async function uploadWithNode({ url, headers, body, onProgress, signal }:
         if (req.destroyed || answered) return;
         sent += piece.byteLength;
         if (!req.write(piece)) await new Promise((go) => (req.once('drain', go), req.once('close', go)));
-        onProgress?.(sent, total);
+        onProgress?.(sent);
       }
       req.end();
     })().catch((error: Error) => req.destroy(error));

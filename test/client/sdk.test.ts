@@ -222,3 +222,41 @@ t.test('transcribe(): upload and wait for the finished task; a failed task rejec
   t.ok(failed instanceof HubApiError);
   t.match(failed, { code: 'unsupported_audio' });
 });
+
+t.test('a large file goes up resumably: a piece cut mid-way resumes from what the hub acknowledged', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { mkdtemp, readFile: read } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { uploadResumable } = await import('../../client/sdk/resumable.ts');
+  const { transfer, errorFrom } = await import('../../client/sdk/http.ts');
+  const dir = await mkdtemp(join(tmpdir(), 'sdk-resumable-'));
+  const big = join(dir, 'big.wav');
+  execFileSync('sox', [join(FIXTURES, 'long.wav'), join(FIXTURES, 'long.wav'), join(FIXTURES, 'long.wav'), big]); // ~9.8 MB
+  const bytes = new Uint8Array(await read(big));
+
+  // The SDK picks the resumable path on its own above 8 MB.
+  const hub = createHubClient({ url, token: ALICE });
+  const task = await hub.upload(await openAsBlob(big), { name: 'big.wav' });
+  t.match(task, { name: 'big.wav', status: /queued|decoding|transcribing/ });
+  const head = await fetch(`${url}/v1/uploads/${task.id}`, { method: 'HEAD', headers: { Authorization: `Bearer ${ALICE}`, 'Tus-Resumable': '1.0.0' } });
+  t.equal(head.headers.get('upload-length'), String(bytes.length), 'it went through /v1/uploads');
+
+  // A link that breaks half-way through the second piece.
+  const sentPerCall: number[] = [];
+  let calls = 0;
+  const flaky: typeof transfer = async (method, target, headers, body, onProgress, signal) => {
+    calls++;
+    if (calls === 2) {
+      const half = body.slice(0, Math.floor((body instanceof Uint8Array ? body.byteLength : body.size) / 2));
+      await transfer(method, target, { ...headers }, half, onProgress, signal).catch(() => {});
+      sentPerCall.push(half instanceof Uint8Array ? half.byteLength : half.size);
+      throw new HubApiError('network', 'the link broke');
+    }
+    sentPerCall.push(body instanceof Uint8Array ? body.byteLength : body.size);
+    return transfer(method, target, headers, body, onProgress, signal);
+  };
+  const id = await uploadResumable(bytes, { base: url, headers: { Authorization: `Bearer ${ALICE}` }, transfer: flaky, errorFrom, name: 'cut.wav' });
+  t.equal(sentPerCall.reduce((a, b) => a + b, 0), bytes.length, `every byte sent once: ${sentPerCall.join(' + ')}`);
+  const cut = await hub.task(id);
+  t.match(cut, { id, name: 'cut.wav' });
+});
