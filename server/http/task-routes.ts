@@ -4,7 +4,7 @@
 // first await (uWS invalidates the request object after the handler returns).
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../uws.ts';
 import type { HttpRoutes } from '../guard.ts';
