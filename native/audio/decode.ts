@@ -12,7 +12,6 @@
 import { createWriteStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { once } from 'node:events';
-import { decodeAudioAsync } from '@napi-rs/whisper';
 import { FrameEnergy } from './energy.ts';
 import { FFMPEG_MISSING, spawnFfmpeg, type FfmpegInfo } from './ffmpeg.ts';
 import { BYTES_PER_SAMPLE, SAMPLE_RATE } from './pcm.ts';
@@ -69,6 +68,7 @@ function tooLong(options: DecodeOptions): AudioTooLongError {
 }
 
 async function decodeInMemory(inputPath: string, pcmPath: string, options: DecodeOptions, signal?: AbortSignal): Promise<DecodedAudio> {
+  const { decodeAudioAsync } = await import('@napi-rs/whisper'); // loaded only when needed: it is the engine's whole library
   const bytes = await readFile(inputPath, { signal });
   const samples = await decodeAudioAsync(bytes, inputPath, signal);
   if (samples.length === 0) throw new Error('no samples');
@@ -100,16 +100,21 @@ async function decodeWithFfmpeg(ffmpeg: FfmpegInfo, inputPath: string, pcmPath: 
     const energy = new FrameEnergy();
     let carry: Buffer = Buffer.alloc(0);
     let samples = 0;
+    // One aligned scratch array for the loudness pass: no garbage per piece,
+    // so the decoder's memory stays flat however long the recording is.
+    let scratch = new Float32Array(16 * 1024);
     for await (const data of child.stdout as AsyncIterable<Buffer>) {
       const bytes = carry.length ? Buffer.concat([carry, data]) : data;
       const whole = bytes.length - (bytes.length % BYTES_PER_SAMPLE);
       carry = bytes.subarray(whole);
       if (whole === 0) continue;
-      const aligned = new Float32Array(Uint8Array.prototype.slice.call(bytes, 0, whole).buffer);
-      samples += aligned.length;
+      const count = whole / BYTES_PER_SAMPLE;
+      samples += count;
       if (samples > options.maxSamples) throw tooLong(options);
-      energy.push(aligned);
-      if (!out.write(new Uint8Array(aligned.buffer))) await once(out, 'drain');
+      if (scratch.length < count) scratch = new Float32Array(count);
+      new Uint8Array(scratch.buffer, 0, whole).set(bytes.subarray(0, whole));
+      energy.push(scratch.subarray(0, count));
+      if (!out.write(bytes.subarray(0, whole))) await once(out, 'drain');
     }
     out.end();
     await once(out, 'finish');

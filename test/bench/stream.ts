@@ -9,6 +9,9 @@
 //   hub-added: the hub's own time around each pass (IPC, copies, results),
 //     engine time and slot waits excluded (from the hub's histograms).
 // Goal: hub-added ≤ 20 ms p95; batch load does not raise stream latency.
+// First, batch throughput beside a live session that is open but quiet
+// (keepalive only), against no session at all, in the same run: goal within
+// 10% (a quiet session holds no engine slot).
 // Options: --max N (clients, default 4)
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,6 +117,39 @@ async function run(n: number, withBatch: boolean) {
   );
   return { refused, lags, finalP95: pct(finals, 95) };
 }
+
+/** Seconds to transcribe long.wav, with or without a quiet live session open beside it. */
+async function batchSeconds(idleStream: boolean): Promise<number> {
+  const { default: WebSocket } = await import('ws');
+  let ws: InstanceType<typeof WebSocket> | undefined;
+  let keepalive: NodeJS.Timeout | undefined;
+  if (idleStream) {
+    ws = new WebSocket(`${wsUrl}/v1/stream?encoding=json`);
+    await new Promise((r) => ws!.once('message', r));
+    keepalive = setInterval(() => ws!.send(JSON.stringify({ type: 'keepalive' })), 5000);
+  }
+  const started = performance.now();
+  const { id } = (await (await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: batchFile })).json()) as { id: string };
+  for (;;) {
+    const t = (await (await fetch(`${hub.url}/v1/tasks/${id}`)).json()) as { status: string };
+    if (t.status === 'completed' || t.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  clearInterval(keepalive);
+  if (ws) {
+    ws.send(JSON.stringify({ type: 'close' }));
+    await new Promise((r) => ws!.once('close', r));
+  }
+  return seconds;
+}
+const alone = [await batchSeconds(false), await batchSeconds(false)];
+const beside = [await batchSeconds(true), await batchSeconds(true)];
+const best = (xs: number[]) => Math.min(...xs);
+console.log(
+  `batch (long.wav, 101 s): alone ${alone.map((x) => x.toFixed(2)).join(' / ')} s, beside a quiet live session ${beside.map((x) => x.toFixed(2)).join(' / ')} s ` +
+    `(best ${(best(beside) / best(alone)).toFixed(3)}x; goal ≤ 1.10x)`,
+);
 
 let sustained = 0;
 for (let n = 1; n <= Number(values.max); n++) {
