@@ -96,6 +96,10 @@ async function decodeWithFfmpeg(ffmpeg: FfmpegInfo, inputPath: string, pcmPath: 
   const onAbort = () => child.kill('SIGKILL');
   signal?.addEventListener('abort', onAbort, { once: true });
   const out = createWriteStream(pcmPath);
+  // A write that fails (a full disk), or one still queued when a refusal
+  // destroys the stream, must fail this decode, not the process.
+  let writeError: Error | undefined;
+  out.on('error', (error) => (writeError ??= error));
   try {
     const energy = new FrameEnergy();
     let carry: Buffer = Buffer.alloc(0);
@@ -114,10 +118,12 @@ async function decodeWithFfmpeg(ffmpeg: FfmpegInfo, inputPath: string, pcmPath: 
       if (scratch.length < count) scratch = new Float32Array(count);
       new Uint8Array(scratch.buffer, 0, whole).set(bytes.subarray(0, whole));
       energy.push(scratch.subarray(0, count));
+      if (writeError) throw writeError;
       if (!out.write(bytes.subarray(0, whole))) await once(out, 'drain');
     }
     out.end();
     await once(out, 'finish');
+    if (writeError) throw writeError;
     const code = await exited;
     if (code !== 0) throw new Error(`ffmpeg exited with ${code}: ${stderr.trim().split('\n').pop() ?? ''}`);
     if (samples === 0) throw new Error('no samples');
