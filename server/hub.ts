@@ -173,16 +173,20 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   // anyway, /readyz says why it is not ready, and the leftovers of the previous
   // run resume once the store answers.
   const startedAt = Date.now();
-  const storeReady = openStore(store, log, () => shuttingDown)
-    .then(() => resumeLeftovers(store, registry, log))
-    .then(() => spool.sweepOrphans(async (id) => {
-      if (registry.isLive(id)) return 'unfinished';
-      const stored = await store.get(id).catch(() => null);
-      if (stored === null) return 'unfinished'; // cannot tell: keep it
-      return !stored ? 'missing' : isFinished(stored.task.status) ? 'finished' : 'unfinished';
-    }, startedAt))
-    .then((swept) => swept.length > 0 && log('info', 'removed what the previous run left in the spool', { files: swept.length }));
+  const storeReady = openStore(store, log, () => shuttingDown).then(() => resumeLeftovers(store, registry, log));
   storeReady.catch((error: unknown) => log('error', 'could not open the store or resume the previous run', { error: String(error) }));
+  // Housekeeping after the resume, in the background: start-up never waits for it.
+  storeReady
+    .then(() =>
+      spool.sweepOrphans(async (id) => {
+        if (registry.isLive(id)) return 'unfinished';
+        const stored = await store.get(id).catch(() => null);
+        if (stored === null) return 'unfinished'; // cannot tell: keep it
+        return !stored ? 'missing' : isFinished(stored.task.status) ? 'finished' : 'unfinished';
+      }, startedAt),
+    )
+    .then((swept) => swept.length > 0 && log('info', 'removed what the previous run left in the spool', { files: swept.length }))
+    .catch((error: unknown) => log('warn', 'could not sweep the spool; will try at the next start', { error: String(error) }));
   await Promise.race([storeReady.catch(() => {}), new Promise((r) => setTimeout(r, STORE_WAIT_AT_START_MS).unref())]);
   const retention = new AudioRetention(store, config.retentionHours, log);
   retention.start();

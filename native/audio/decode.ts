@@ -45,20 +45,14 @@ export async function decodeToPcm(inputPath: string, pcmPath: string, options: D
   const { size } = await stat(inputPath);
   if (size === 0) throw new UnsupportedAudioError('the recording is empty');
   const { ffmpeg } = options;
-  if (!ffmpeg) {
-    if (size > IN_MEMORY_LIMIT) throw new UnsupportedAudioError(`${FFMPEG_MISSING}: without it, files up to ${IN_MEMORY_LIMIT / 1048576} MB decode in-process`);
-    return decodeInMemory(inputPath, pcmPath, options, signal).catch((error: unknown) => {
-      signal?.throwIfAborted();
-      if (error instanceof AudioTooLongError) throw error;
-      throw new UnsupportedAudioError(`could not decode the audio (${error instanceof Error ? error.message : String(error)}); ffmpeg, if installed, reads more formats`);
-    });
-  }
+  if (!ffmpeg && size > IN_MEMORY_LIMIT) throw new UnsupportedAudioError(`${FFMPEG_MISSING}: without it, files up to ${IN_MEMORY_LIMIT / 1048576} MB decode in-process`);
   try {
-    return await decodeWithFfmpeg(ffmpeg, inputPath, pcmPath, options, signal);
+    return await (ffmpeg ? decodeWithFfmpeg(ffmpeg, inputPath, pcmPath, options, signal) : decodeInMemory(inputPath, pcmPath, options, signal));
   } catch (error) {
     signal?.throwIfAborted();
     if (error instanceof AudioTooLongError) throw error;
-    throw new UnsupportedAudioError(`could not decode the audio (${error instanceof Error ? error.message : String(error)})`);
+    const hint = ffmpeg ? '' : '; ffmpeg, if installed, reads more formats';
+    throw new UnsupportedAudioError(`could not decode the audio (${error instanceof Error ? error.message : String(error)})${hint}`);
   }
 }
 

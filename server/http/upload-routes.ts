@@ -56,6 +56,16 @@ export function parseMetadata(header: string): Record<string, string> {
   return out;
 }
 
+const isUploadId = (id: string) => z.string().uuid().safeParse(id).success;
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export function registerUploadRoutes(app: HttpRoutes, ctx: HubContext): void {
   const open = new Map<string, OpenUpload>();
   const partPath = (id: string) => join(ctx.spoolDir, `${id}.part`);
@@ -82,11 +92,11 @@ export function registerUploadRoutes(app: HttpRoutes, ctx: HubContext): void {
 
   /** The caller's unfinished upload `id`, from memory or from its sidecar after a restart. */
   async function find(caller: Caller, id: string): Promise<OpenUpload | undefined> {
-    if (!z.string().uuid().safeParse(id).success) return undefined;
+    if (!isUploadId(id)) return undefined;
     let upload = open.get(id);
     if (!upload) {
       const text = await readFile(sidecarPath(id), 'utf8').catch(() => undefined);
-      const parsed = text === undefined ? undefined : sidecarSchema.safeParse(JSON.parse(text));
+      const parsed = text === undefined ? undefined : sidecarSchema.safeParse(parseJson(text)); // a torn or edited sidecar is no upload
       if (!parsed?.success) return undefined;
       const size = await stat(partPath(id)).then((s) => s.size, () => undefined);
       if (size === undefined) return undefined;
@@ -124,7 +134,7 @@ export function registerUploadRoutes(app: HttpRoutes, ctx: HubContext): void {
 
   /** A finished upload (now a task) still answers HEAD, so a client that lost the last answer knows it is done. */
   async function finishedLength(caller: Caller, id: string): Promise<number | undefined> {
-    if (!z.string().uuid().safeParse(id).success) return undefined;
+    if (!isUploadId(id)) return undefined;
     const stored = await ctx.persistence.store.get(id).catch(() => undefined);
     if (!stored || stored.task.userId !== caller.userId || stored.task.kind !== 'file') return undefined;
     return stat(stored.audioPath).then((s) => s.size, () => undefined);

@@ -10,7 +10,7 @@ import type { Caller } from '../auth.ts';
 import type { Inspector, InspectorFrame } from '../../actors/inspector.ts';
 import { encodeFor, type Encoding } from '../../client/codec.ts';
 import { adminMessageSchema } from '../../client/messages.ts';
-import { MAX_MESSAGE_BYTES, UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
+import { UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
@@ -66,13 +66,11 @@ export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets:
     message: (ws, message, isBinary) => {
       const d = ws.getUserData();
       if (!d.caller?.admin) return;
-      if (message.byteLength > MAX_MESSAGE_BYTES) {
-        const why = `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB`;
-        send(ws, { type: 'error', code: 'payload_too_large', message: why });
-        return void ws.end(CLOSE.messageTooBig, why);
-      }
       const read = readClientMessage(adminMessageSchema, message, isBinary);
-      if (!read.ok) return send(ws, { ...read.error });
+      if (!read.ok) {
+        send(ws, { ...read.error });
+        return void (read.close && ws.end(read.close, read.error.message));
+      }
       const msg = read.message;
       const echo = msg.ref !== undefined ? { ref: msg.ref } : {};
       if (msg.type === 'ping') return send(ws, { type: 'pong', ...echo });

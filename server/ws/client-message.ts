@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { ErrorFrame } from '../../client/protocol.ts';
 import { decode } from '../../client/codec.ts';
+import { CLOSE } from './upgrade.ts';
 
 /** No client message of the protocol nests deeper or holds more values than this. */
 export const MESSAGE_LIMITS = { depth: 8, values: 256 } as const;
@@ -21,7 +22,9 @@ export const UWS_MAX_PAYLOAD = 1024 * 1024;
 
 type Tagged = z.ZodObject<{ type: z.ZodLiteral<string> }>;
 
-export type ReadResult<T> = { ok: true; message: T } | { ok: false; error: ErrorFrame };
+/** A failure with `close` set ends the socket with that code after the error frame; others leave it open. */
+export type ReadResult<T> = { ok: true; message: T } | { ok: false; error: ErrorFrame; close?: number };
+
 
 /** The message types a discriminated union of `{type: literal}` objects accepts. */
 export function messageTypes(schema: z.ZodDiscriminatedUnion<Tagged[]>): string[] {
@@ -37,6 +40,9 @@ export function readClientMessage<S extends z.ZodDiscriminatedUnion<Tagged[]>>(
     ok: false,
     error: { type: 'error', code: 'bad_request', message, ...(ref !== undefined ? { ref } : {}) },
   });
+  if (bytes.byteLength > MAX_MESSAGE_BYTES) {
+    return { ok: false, close: CLOSE.messageTooBig, error: { type: 'error', code: 'payload_too_large', message: `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB` } };
+  }
   let raw: unknown;
   try {
     const view = bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes);

@@ -11,7 +11,7 @@ import type { FramePort } from '../../actors/task-registry.ts';
 import type { FeedFrame, ServerFrame, Task, TaskEventFrame } from '../../client/protocol.ts';
 import { clientMessageSchema } from '../../client/messages.ts';
 import { encodeFor, type Encoding } from '../../client/codec.ts';
-import { MAX_MESSAGE_BYTES, UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
+import { UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
@@ -80,13 +80,11 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     message: (ws, message, isBinary) => {
       const data = ws.getUserData();
       if (!data.caller) return;
-      if (message.byteLength > MAX_MESSAGE_BYTES) {
-        const why = `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB`;
-        send(ws, { type: 'error', code: 'payload_too_large', message: why });
-        return void ws.end(CLOSE.messageTooBig, why);
-      }
       const read = readClientMessage(clientMessageSchema, message, isBinary);
-      if (!read.ok) return send(ws, read.error);
+      if (!read.ok) {
+        send(ws, read.error);
+        return void (read.close && ws.end(read.close, read.error.message));
+      }
       const msg = read.message;
       const withRef = <T extends object>(frame: T) => (msg.ref !== undefined ? { ...frame, ref: msg.ref } : frame);
       switch (msg.type) {
