@@ -6,6 +6,7 @@ import { Whisper, WhisperFullParams, WhisperSamplingStrategy, type Segment as Na
 import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
+import { snapStartsToSpeech } from './snap-to-speech.ts';
 
 const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
 const threads = Number(process.env.ENGINE_THREADS ?? '1');
@@ -19,11 +20,13 @@ try {
   loadError = error instanceof Error ? error.message : String(error);
 }
 const loadMs = performance.now() - loadStarted;
+/** English-only models (tiny.en, base.en, ...) cannot detect a language: asked to, they guess nonsense. */
+const multilingual = whisper?.isMultilingual === 1;
 
 const api = {
   info() {
     if (!whisper) throw new Error(`cannot load the model ${modelPath}: ${loadError}`);
-    return { pid: process.pid, loadMs, multilingual: whisper.isMultilingual === 1, threads };
+    return { pid: process.pid, loadMs, multilingual, threads };
   },
 
   async transcribe(job: EngineJob): Promise<EngineResult> {
@@ -36,7 +39,7 @@ const api = {
     params.nThreads = threads;
     // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most.
     if ('samples' in job && job.fitContext) params.audioCtx = Math.min(1500, Math.ceil((input.length / SAMPLE_RATE) * 50) + 32);
-    params.language = job.language ?? 'auto';
+    params.language = job.language ?? (multilingual ? 'auto' : 'en');
     params.printProgress = false;
     params.printRealtime = false;
     params.printTimestamps = false;
@@ -46,8 +49,8 @@ const api = {
     const text = whisper.full(params, input);
     const native = await collectSegments(received, text);
     return {
-      segments: clampToChunk(native, text, audioSec),
-      language: Whisper.lang(whisper.fullLangId) ?? null,
+      segments: snapStartsToSpeech(clampToChunk(native, text, audioSec), audio),
+      language: multilingual ? (Whisper.lang(whisper.fullLangId) ?? null) : 'en',
       engineMs: performance.now() - started,
       audioSec,
     };
@@ -85,6 +88,9 @@ async function collectSegments(received: NativeSegment[], text: string): Promise
   return received;
 }
 
+/** whisper.cpp's marker for audio without speech: not a word anybody said */
+const NOT_SPEECH = /^\[BLANK_AUDIO\]$/;
+
 /**
  * Seconds from the chunk's start; whisper's centisecond times may run past the
  * chunk (its window is 30 s whatever the audio), so clamp them, drop what starts
@@ -96,6 +102,7 @@ export function clampToChunk(native: NativeSegment[] | undefined, text: string, 
   let lastEnd = 0;
   for (const s of source) {
     const t = s.text.trim();
+    if (NOT_SPEECH.test(t)) continue;
     const start = Math.max(lastEnd, Math.min(s.start / 100, audioSec));
     const end = Math.max(start, Math.min(s.end / 100, audioSec));
     if (!t || start >= audioSec) continue;

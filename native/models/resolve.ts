@@ -1,18 +1,21 @@
 // Turns WHISPER_MODEL into a ggml file on disk:
 //  - a path to a ggml file: used as it is (it must exist);
+//  - a CTranslate2 / faster-whisper model directory: converted once into the
+//    cache (named by the source's checksum; later starts reuse it);
 //  - a model name (`base.en`, `large-v3-turbo`, ...): fetched once into the
 //    cache, checksum verified;
 //  - `synthetic:micro` / `synthetic:tiny`: generated once into the cache.
 // Unset, the default model is fetched. When a named model cannot be had (no
 // network), the hub falls back to `synthetic:tiny` and says so loudly: it still
 // starts, but its text is a fixed script, not a transcription.
-import { access, mkdir } from 'node:fs/promises';
+import { access, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_MODEL, MODEL_SHA1, MODEL_SOURCE, modelFileName } from './catalog.ts';
 import { downloadVerified } from './download.ts';
 import { isSyntheticName, type SyntheticName } from './synthetic.ts';
+import type * as Comlink from 'comlink';
 import { ThreadWorker } from '../isolates.ts';
-import type { SyntheticWorkerApi } from './synthetic-worker.ts';
+import type { ModelWorkerApi } from './model-worker.ts';
 import type { LogFn } from '../log-fn.ts';
 
 export interface ResolvedModel {
@@ -26,7 +29,7 @@ export interface ResolvedModel {
 
 export class ModelError extends Error {}
 
-const SYNTHETIC_VERSION = 1; // bump when the generator's output changes
+const SYNTHETIC_VERSION = 2; // bump when the generator's output changes
 
 const exists = (path: string) => access(path).then(() => true, () => false);
 
@@ -42,8 +45,9 @@ export async function resolveModel(spec: string | undefined, cacheDir: string, l
     if (!isSyntheticName(shape)) throw new ModelError(`unknown synthetic model "${wanted}" (synthetic:micro or synthetic:tiny)`);
     return synthetic(shape, cacheDir, log);
   }
-  if (looksLikePath(wanted)) {
+  if (looksLikePath(wanted) || (await exists(wanted))) {
     if (!(await exists(wanted))) throw new ModelError(`WHISPER_MODEL file ${wanted} does not exist`);
+    if ((await stat(wanted)).isDirectory()) return imported(wanted, cacheDir, log);
     return { name: wanted, path: wanted, synthetic: false };
   }
   if (!Object.hasOwn(MODEL_SHA1, wanted)) {
@@ -79,13 +83,31 @@ async function synthetic(shape: SyntheticName, cacheDir: string, log: LogFn): Pr
   const path = join(cacheDir, `synthetic-${shape}-v${SYNTHETIC_VERSION}.bin`);
   if (!(await exists(path))) {
     log('info', `generating synthetic:${shape} model`, { path });
-    const worker = new ThreadWorker<SyntheticWorkerApi>(new URL('./synthetic-worker.ts', import.meta.url), 'model generator');
-    try {
-      await worker.call((api) => api.write(path, shape));
-    } finally {
-      await worker.close();
-    }
+    await inModelWorker((api) => api.writeSynthetic(path, shape));
   }
   log('warn', `using SYNTHETIC model synthetic:${shape}: real engine cost, but every transcript is a fixed test script`);
   return { name: `synthetic:${shape}`, path, synthetic: true };
+}
+
+/** A CTranslate2 (faster-whisper) model directory, converted once into the cache. */
+async function imported(dir: string, cacheDir: string, log: LogFn): Promise<ResolvedModel> {
+  log('info', 'checking the CTranslate2 model import', { dir });
+  const started = Date.now();
+  let result: { path: string; converted: boolean };
+  try {
+    result = await inModelWorker((api) => api.importCt2(dir, cacheDir));
+  } catch (error) {
+    throw new ModelError(`WHISPER_MODEL ${dir} could not be imported: ${(error as Error).message}`);
+  }
+  if (result.converted) log('info', `imported the CTranslate2 model in ${dir} into ${result.path}`, { ms: Date.now() - started });
+  return { name: dir, path: result.path, synthetic: false };
+}
+
+async function inModelWorker<R>(use: (api: Comlink.Remote<ModelWorkerApi>) => Promise<R> | R): Promise<R> {
+  const worker = new ThreadWorker<ModelWorkerApi>(new URL('./model-worker.ts', import.meta.url), 'model worker');
+  try {
+    return await worker.call(async (api) => use(api));
+  } finally {
+    await worker.close();
+  }
 }

@@ -16,7 +16,9 @@
 //
 // Synchronous on purpose: call it from a worker or a CLI, never the hub's loop.
 import { randomUUID } from 'node:crypto';
-import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, openSync, renameSync } from 'node:fs';
+import { GgmlWriter, TYPE_F16, TYPE_F32, toFloat16Bytes } from './ggml-writer.ts';
+import { melFilters } from './mel-filters.ts';
 
 export interface SyntheticShape {
   nState: number;
@@ -40,21 +42,17 @@ export function isSyntheticName(name: string): name is SyntheticName {
   return Object.hasOwn(SYNTHETIC_SHAPES, name);
 }
 
-const GGML_MAGIC = 0x67676d6c;
 const N_VOCAB = 51865; // multilingual: language options behave as with real models
 const N_TEXT_TOKENS = 50257; // whisper.cpp names the special tokens after these itself
 const N_AUDIO_CTX = 1500;
 const N_TEXT_CTX = 448;
 const N_MELS = 80;
-const N_FFT_BINS = 201; // 400-point FFT at 16 kHz
-const TYPE_F32 = 0;
-const TYPE_F16 = 1;
 
 /** Writes the model to `path` (atomically, through a temporary file). */
 export function writeSyntheticModel(path: string, shape: SyntheticShape, seed = 1): void {
   const tmp = `${path}.${randomUUID()}.tmp`;
   const fd = openSync(tmp, 'w');
-  const out = new ChunkedWriter(fd);
+  const out = new GgmlWriter(fd);
   try {
     const tokens = syntheticTokens();
     const random = xorshift(seed);
@@ -69,31 +67,16 @@ export function writeSyntheticModel(path: string, shape: SyntheticShape, seed = 
   renameSync(tmp, path);
 }
 
-function writeHeader(out: ChunkedWriter, s: SyntheticShape): void {
-  out.u32(GGML_MAGIC);
-  for (const v of [N_VOCAB, N_AUDIO_CTX, s.nState, s.nHead, s.nAudioLayer, N_TEXT_CTX, s.nState, s.nHead, s.nTextLayer, N_MELS, s.f16 ? 1 : 0]) {
-    out.i32(v);
-  }
+function writeHeader(out: GgmlWriter, s: SyntheticShape): void {
+  out.header({
+    nVocab: N_VOCAB, nAudioCtx: N_AUDIO_CTX, nAudioState: s.nState, nAudioHead: s.nHead, nAudioLayer: s.nAudioLayer,
+    nTextCtx: N_TEXT_CTX, nTextState: s.nState, nTextHead: s.nHead, nTextLayer: s.nTextLayer, nMels: N_MELS, ftype: s.f16 ? 1 : 0,
+  });
 }
 
-/** A real (HTK-style) triangular mel filter bank, so the log-mel input looks like speech features. */
-function writeMelFilters(out: ChunkedWriter): void {
-  out.i32(N_MELS);
-  out.i32(N_FFT_BINS);
-  const toMel = (hz: number) => 2595 * Math.log10(1 + hz / 700);
-  const fromMel = (mel: number) => 700 * (10 ** (mel / 2595) - 1);
-  const maxMel = toMel(8000);
-  const edges = Array.from({ length: N_MELS + 2 }, (_, i) => fromMel((maxMel * i) / (N_MELS + 1)));
-  const filters = new Float32Array(N_MELS * N_FFT_BINS);
-  for (let m = 0; m < N_MELS; m++) {
-    const [lo, mid, hi] = [edges[m]!, edges[m + 1]!, edges[m + 2]!];
-    for (let k = 0; k < N_FFT_BINS; k++) {
-      const hz = (k * 8000) / (N_FFT_BINS - 1);
-      const w = hz <= lo || hz >= hi ? 0 : hz <= mid ? (hz - lo) / (mid - lo) : (hi - hz) / (hi - mid);
-      filters[m * N_FFT_BINS + k] = (w * 2) / (hi - lo);
-    }
-  }
-  out.bytes(new Uint8Array(filters.buffer));
+/** Whisper's own mel filter bank, so the log-mel input looks like speech features. */
+function writeMelFilters(out: GgmlWriter): void {
+  out.melFilters(N_MELS, melFilters(N_MELS));
 }
 
 /** What every 30 s window decodes to; one sentence per 10 s. */
@@ -134,14 +117,9 @@ export function syntheticTokens(): string[] {
   return tokens;
 }
 
-function writeVocabulary(out: ChunkedWriter, tokens: string[]): void {
-  out.i32(tokens.length);
+function writeVocabulary(out: GgmlWriter, tokens: string[]): void {
   const enc = new TextEncoder();
-  for (const t of tokens) {
-    const b = enc.encode(t);
-    out.u32(b.length);
-    out.bytes(b);
-  }
+  out.vocabulary(tokens.map((t) => enc.encode(t)));
 }
 
 const TOKEN_BEG = 50364; // first timestamp token of a multilingual vocabulary (<|0.00|>)
@@ -244,13 +222,8 @@ function tensorList(s: SyntheticShape, tokens: string[], random: () => number): 
   return list;
 }
 
-function writeTensor(out: ChunkedWriter, t: TensorSpec, random: () => number): void {
-  const name = new TextEncoder().encode(t.name);
-  out.i32(t.ne.length);
-  out.i32(name.length);
-  out.i32(t.type);
-  for (const d of t.ne) out.i32(d);
-  out.bytes(name);
+function writeTensor(out: GgmlWriter, t: TensorSpec, random: () => number): void {
+  out.tensorHeader(t.name, t.ne, t.type);
   const rowLength = t.ne[0]!;
   const rowCount = t.ne.slice(1).reduce((a, b) => a * b, 1);
   const rowsPerBlock = Math.max(1, Math.floor((1 << 16) / rowLength));
@@ -269,24 +242,6 @@ function writeTensor(out: ChunkedWriter, t: TensorSpec, random: () => number): v
   }
 }
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** IEEE half from single, round-to-nearest; flushes tiny values to zero (fine for weights). */
-function toFloat16Bytes(values: Float32Array): Uint8Array {
-  const half = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) {
-    f32[0] = values[i]!;
-    const x = u32[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    if (exp <= 0) half[i] = sign;
-    else if (exp >= 31) half[i] = sign | 0x7c00;
-    else half[i] = sign | ((exp << 10) + ((x >>> 13) & 0x3ff) + ((x >>> 12) & 1));
-  }
-  return new Uint8Array(half.buffer);
-}
-
 /** Small, fast, seeded PRNG: the same seed always gives the same model. */
 function xorshift(seed: number): () => number {
   let s = seed >>> 0 || 1;
@@ -298,40 +253,4 @@ function xorshift(seed: number): () => number {
     s >>>= 0;
     return s / 0x100000000;
   };
-}
-
-/** Buffers small writes so a 78 MB model is written in 1 MB syscalls. */
-class ChunkedWriter {
-  private readonly buf = Buffer.allocUnsafe(1 << 20);
-  private used = 0;
-  constructor(private readonly fd: number) {}
-
-  i32(v: number): void {
-    this.ensure(4);
-    this.used = this.buf.writeInt32LE(v, this.used);
-  }
-
-  u32(v: number): void {
-    this.ensure(4);
-    this.used = this.buf.writeUInt32LE(v, this.used);
-  }
-
-  bytes(b: Uint8Array): void {
-    if (b.length > this.buf.length - this.used) this.flush();
-    if (b.length >= this.buf.length) {
-      writeSync(this.fd, b);
-      return;
-    }
-    this.buf.set(b, this.used);
-    this.used += b.length;
-  }
-
-  flush(): void {
-    if (this.used > 0) writeSync(this.fd, this.buf, 0, this.used);
-    this.used = 0;
-  }
-
-  private ensure(n: number): void {
-    if (this.buf.length - this.used < n) this.flush();
-  }
 }

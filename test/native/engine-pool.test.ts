@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
+import { readPcmRange } from '../../native/audio/pcm.ts';
+import { snapStartsToSpeech } from '../../native/engine/snap-to-speech.ts';
 import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import { SYNTHETIC_SENTENCES, SYNTHETIC_SHAPES, writeSyntheticModel } from '../../native/models/synthetic.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
@@ -28,12 +30,15 @@ function openPool(t: Test, size = 1, modelPath = model) {
   return pool;
 }
 
-t.test('the real engine runs the synthetic model: its script, clamped to the chunk', async (t) => {
+t.test('the real engine runs the synthetic model: its script, clamped to the chunk, starts moved out of pauses', async (t) => {
   const pool = openPool(t);
   await pool.ready();
   const r = await pool.run(job(25), never);
   t.same(r.segments.map((s) => s.text), SYNTHETIC_SENTENCES.map((s) => s.trim()));
-  t.same(r.segments.map((s) => [s.start, s.end]), [[0, 10], [10, 20], [20, 25]]);
+  const script = [[0, 10], [10, 20], [20, 25]].map(([start, end], i) => ({ start: start!, end: end!, text: r.segments[i]!.text }));
+  const audio = await readPcmRange(pcm, 0, 25 * 16_000);
+  t.same(r.segments.map((s) => [s.start, s.end]), snapStartsToSpeech(script, audio).map((s) => [s.start, s.end]), 'the script times, each start moved to where speech resumes if it fell in a pause');
+  t.same(r.segments.map((s) => s.end), [10, 20, 25], "ends are the script's");
   t.equal(r.audioSec, 25);
   t.equal(r.language, 'en');
   const short = await pool.run(job(4), never);
