@@ -18,7 +18,7 @@
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
-import { Vad, type VadOptions } from '../native/audio/vad.ts';
+import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/vad.ts';
 import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
 
 export const PARTIAL_STEP_MS = 500;
@@ -50,6 +50,8 @@ interface Utterance {
   closed: boolean;
   /** the text of the partial on screen for segId ('' if none) */
   shown: string;
+  /** the last words made final in this utterance: a pass over the rest may hear them again */
+  tail: string[];
 }
 
 export interface LiveTranscriberDeps {
@@ -60,7 +62,8 @@ export interface LiveTranscriberDeps {
   language: string | undefined;
   /** time (sample position) the stream starts at: resumed sessions go on from where they were */
   startAt?: number;
-  vad?: Partial<VadOptions>;
+  /** finds the utterances (default: the energy detector); the transcriber closes it when it stops */
+  detector?: VoiceDetector;
   onPass?: (pass: PassTiming) => void;
 }
 
@@ -75,8 +78,10 @@ export interface PassTiming {
 }
 
 export class LiveTranscriber {
-  private readonly vad: Vad;
+  private readonly vad: VoiceDetector;
   private position: number; // samples received so far
+  private vadQueue: Promise<void> | undefined; // VAD answers still to come, routed in arrival order
+  private ended = false; // flush() was called: no more audio
   private recent: Float32Array[] = []; // pre-roll: the last ~0.3 s before speech
   private recentLength = 0;
   private current: Utterance | undefined;
@@ -91,8 +96,8 @@ export class LiveTranscriber {
     private readonly deps: LiveTranscriberDeps,
     private readonly emit: (event: LiveEvent) => void,
   ) {
-    this.vad = new Vad(deps.vad);
     this.position = deps.startAt ?? 0;
+    this.vad = deps.detector ?? new EnergyVad({}, this.position);
   }
 
   /** Audio received so far, in seconds. */
@@ -101,10 +106,67 @@ export class LiveTranscriber {
   }
 
   push(samples: Float32Array): void {
-    if (this.flushing || samples.length === 0) return;
-    const events = this.vad.push(samples);
+    if (this.ended || samples.length === 0) return;
     const from = this.position;
     this.position += samples.length;
+    const copy = samples.slice(); // the caller may reuse its buffer before an asynchronous VAD answers
+    this.inOrder(
+      () => this.vad.push(copy),
+      (events) => this.route(copy, from, events),
+    );
+  }
+
+  /** Turns whatever is pending into finals now; the stream goes on. */
+  finalize(): void {
+    this.inOrder(
+      () => [],
+      () => {
+        this.closeCurrent();
+        this.pump();
+      },
+    );
+  }
+
+  /** Ends the stream: everything pending becomes final, then FLUSHED. */
+  flush(): void {
+    this.ended = true;
+    this.inOrder(
+      () => [],
+      () => {
+        this.closeCurrent();
+        this.flushing = true;
+        this.pump();
+      },
+    );
+  }
+
+  stop(): void {
+    this.abort.abort();
+    this.vad.close();
+  }
+
+  /**
+   * Runs `then` with the VAD's answer, after every earlier answer: at once
+   * when the detector answers synchronously and nothing is waiting, else in
+   * a chain. The detector is asked at once (it keeps its own order); a failed
+   * answer counts as no boundaries.
+   */
+  private inOrder(ask: () => VadEvent[] | Promise<VadEvent[]>, then: (events: VadEvent[]) => void): void {
+    if (this.abort.signal.aborted) return;
+    const answer = ask();
+    if (!this.vadQueue && Array.isArray(answer)) return then(answer);
+    const events = Promise.resolve(answer).catch((): VadEvent[] => []);
+    const mine = (this.vadQueue ?? Promise.resolve()).then(async () => {
+      const found = await events;
+      if (!this.abort.signal.aborted) then(found);
+    });
+    this.vadQueue = mine;
+    void mine.then(() => {
+      if (this.vadQueue === mine) this.vadQueue = undefined;
+    });
+  }
+
+  private route(samples: Float32Array, from: number, events: VadEvent[]): void {
     let cursor = 0; // index into samples already routed
     for (const event of events) {
       const at = Math.max(0, Math.min(samples.length, event.at - from));
@@ -123,23 +185,6 @@ export class LiveTranscriber {
     if (this.current && this.current.length >= MAX_WINDOW_SEC * SAMPLE_RATE) this.closeCurrent();
     this.checkLag();
     this.pump();
-  }
-
-  /** Turns whatever is pending into finals now; the stream goes on. */
-  finalize(): void {
-    this.closeCurrent();
-    this.pump();
-  }
-
-  /** Ends the stream: everything pending becomes final, then FLUSHED. */
-  flush(): void {
-    this.closeCurrent();
-    this.flushing = true;
-    this.pump();
-  }
-
-  stop(): void {
-    this.abort.abort();
   }
 
   private remember(samples: Float32Array): void {
@@ -162,6 +207,7 @@ export class LiveTranscriber {
       passedLength: 0,
       closed: false,
       shown: '',
+      tail: [],
     };
   }
 
@@ -244,7 +290,7 @@ export class LiveTranscriber {
   }
 
   private emitFinal(u: Utterance, segments: EngineSegment[], length: number): void {
-    const text = joinText(segments);
+    const text = dropOverlap(joinText(segments), u.tail);
     // A final replaces the partial on screen even when it has no text left.
     if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...this.span(u, segments, length), text });
   }
@@ -257,7 +303,9 @@ export class LiveTranscriber {
     if (agreed > 0 && u === this.current) {
       const committed = segments.slice(0, agreed);
       const cut = Math.min(u.length, Math.round(committed.at(-1)!.end * SAMPLE_RATE));
-      this.emit({ type: 'FINAL', segId: u.segId, ...this.span(u, committed, cut), text: joinText(committed) });
+      const text = dropOverlap(joinText(committed), u.tail);
+      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...this.span(u, committed, cut), text }); // it replaces the partial on screen
+      u.tail = [...u.tail, ...words(text)].slice(-MAX_OVERLAP);
       // What is final leaves the window; the rest goes on under a new segId.
       const rest = joinChunks(u.chunks, u.length).slice(cut);
       u.start += cut;
@@ -272,7 +320,7 @@ export class LiveTranscriber {
     } else {
       u.previous = segments;
     }
-    const text = joinText(segments);
+    const text = dropOverlap(joinText(segments), u.tail);
     // Nothing new to show: no frame (a partial with the same text only moves its end).
     if (!text || u !== this.current || text === u.shown) return;
     u.shown = text;
@@ -286,6 +334,28 @@ export class LiveTranscriber {
     const end = base + Math.min(length / SAMPLE_RATE, segments.at(-1)?.end ?? length / SAMPLE_RATE);
     return { start: round(start), end: round(Math.max(start, end)) };
   }
+}
+
+/** the longest repetition of committed words looked for at the start of a later pass (as whisper_streaming) */
+const MAX_OVERLAP = 5;
+const words = (text: string) => text.split(/\s+/).filter(Boolean);
+const bare = (word: string) => word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, '');
+
+/**
+ * The cut after a commit falls where whisper said a segment ended, which can
+ * be a little early: the next pass then hears the last word or two again.
+ * Drops the longest start of `text` (up to MAX_OVERLAP words) that repeats
+ * the end of what was committed.
+ */
+export function dropOverlap(text: string, tail: string[]): string {
+  if (tail.length === 0 || !text) return text;
+  const head = words(text);
+  for (let n = Math.min(MAX_OVERLAP, tail.length, head.length); n >= 1; n--) {
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = bare(head[i]!) === bare(tail[tail.length - n + i]!);
+    if (same) return head.slice(n).join(' ');
+  }
+  return text;
 }
 
 const round = (s: number) => Math.round(s * 1000) / 1000;

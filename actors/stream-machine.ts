@@ -10,12 +10,15 @@ import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTim
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
+import type { VoiceDetector } from '../native/audio/vad.ts';
 
 export interface StreamServices {
   scheduler: Scheduler;
   engine: Engine;
   /** how long a session waits for its client to come back */
   graceMs: number;
+  /** a voice detector for a session whose next sample is at `startAt` (default: the energy detector) */
+  detector?: (startAt: number, taskId: string) => VoiceDetector;
   /** the timing of each pass of a session, and the end of the session (for admission and metrics) */
   onPass?: (sessionId: string, pass: PassTiming) => void;
   onEnd?: (sessionId: string) => void;
@@ -58,13 +61,15 @@ export function createStreamMachine(services: StreamServices) {
     types: { context: {} as StreamContext, events: {} as StreamEvent, input: {} as StreamInput, emitted: {} as StreamFrameEmitted },
     actors: {
       transcriber: fromCallback<StreamEvent, Task>(({ input, sendBack, receive }) => {
+        const startAt = Math.round((input.durationSec ?? 0) * SAMPLE_RATE);
         const deps: LiveTranscriberDeps = {
           scheduler: services.scheduler,
           engine: services.engine,
           taskId: input.id,
           userId: input.userId,
           language: input.language,
-          startAt: Math.round((input.durationSec ?? 0) * SAMPLE_RATE),
+          startAt,
+          detector: services.detector?.(startAt, input.id),
           onPass: (pass) => services.onPass?.(input.id, pass),
         };
         const live = new LiveTranscriber(deps, (event) => sendBack(event));

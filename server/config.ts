@@ -37,6 +37,8 @@ export interface HubConfig {
   streamGraceMs: number;
   /** a stream connection without audio or keepalive for this long is closed (4008) */
   streamIdleMs: number;
+  /** how live streams find utterances: Silero VAD (the default), or the energy detector (no model) */
+  vad: 'silero' | 'energy';
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -57,6 +59,7 @@ export const SETTINGS = {
   HUB_MAX_STREAMS_PER_USER: 'max-streams-per-user',
   HUB_STREAM_GRACE_SEC: 'stream-grace-sec',
   HUB_STREAM_IDLE_SEC: 'stream-idle-sec',
+  HUB_VAD: 'vad',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -98,6 +101,7 @@ const schema = z.object({
   HUB_MAX_STREAMS_PER_USER: integer('HUB_MAX_STREAMS_PER_USER', 1, 10_000).default(2),
   HUB_STREAM_GRACE_SEC: integer('HUB_STREAM_GRACE_SEC', 0, 3600).default(30),
   HUB_STREAM_IDLE_SEC: integer('HUB_STREAM_IDLE_SEC', 1, 3600).default(30),
+  HUB_VAD: z.enum(['silero', 'energy'], { error: 'HUB_VAD must be silero or energy' }).default('silero'),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -161,6 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     maxStreamsPerUser: c.HUB_MAX_STREAMS_PER_USER,
     streamGraceMs: c.HUB_STREAM_GRACE_SEC * 1000,
     streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,
+    vad: c.HUB_VAD,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

@@ -24,6 +24,8 @@ export interface HubContext {
   spool: Spool;
   /** ffmpeg, looked up once at start; undefined when it is not installed */
   ffmpeg: FfmpegInfo | undefined;
+  /** which voice detector live streams get, and why not Silero when it failed to start */
+  vad: { impl: 'silero' | 'energy'; failure?: string; worker: () => { pid: number | undefined; restarts: number } | undefined };
   /** set once shutdown begins: new work is refused */
   shuttingDown: () => boolean;
 }

@@ -39,6 +39,7 @@ import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
+import { SileroService } from '../native/audio/silero-vad.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
 import { isFinished } from '../client/protocol.ts';
 
@@ -94,6 +95,17 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const preparer = new AudioPreparer({ maxSamples: Math.round(config.maxAudioHours * 3600 * SAMPLE_RATE), ffmpeg }, Math.max(1, config.workers), (path, attempt, error) =>
     log('error', 'the audio worker crashed while decoding', { upload: basename(path), attempt, error: String(error) }),
   );
+  // Silero VAD finds utterances in live streams; without it (HUB_VAD=energy,
+  // or it cannot load) the energy detector does, which fails in noise: said loudly.
+  let vadFailure: string | undefined;
+  const silero =
+    config.vad === 'silero'
+      ? await SileroService.start().catch((error: unknown) => {
+          vadFailure = error instanceof Error ? error.message : String(error);
+          log('error', 'Silero VAD could not start: live streams fall back to the energy detector, which misses speech in noise', { error: vadFailure });
+          return undefined;
+        })
+      : undefined;
   // Gauges read the parts at scrape time (after they exist).
   const metrics = new HubMetrics({
     tasksByStatus: () => countBy(registry.actors().map((a) => a.getSnapshot().context.task.status)),
@@ -128,6 +140,10 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
         scheduler,
         engine: liveEngine,
         graceMs: config.streamGraceMs,
+        detector: silero
+          ? (startAt, taskId) =>
+              silero.detector(startAt, {}, (error) => log('warn', 'the VAD worker failed: this session goes on with the energy detector', { taskId, error: String(error) }))
+          : undefined,
         onPass: (sessionId, pass) => {
           liveLoad.record(sessionId, pass.engineMs);
           metrics.livePassWait.observe(pass.waitMs / 1000);
@@ -151,6 +167,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   let shuttingDown = false;
   const context: HubContext = {
     config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir, spool, ffmpeg,
+    vad: { impl: silero ? 'silero' : 'energy', ...(vadFailure ? { failure: vadFailure } : {}), worker: () => silero?.stats() },
     shuttingDown: () => shuttingDown,
   };
 
@@ -232,7 +249,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       const deadline = Date.now() + chunkGraceMs;
       while ((engine.workerPool?.busy ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       registry.stopAll();
-      await Promise.all([engine.close(), preparer.close()]);
+      await Promise.all([engine.close(), preparer.close(), silero?.close()]);
       const drained = await persistence.drain(flushMs);
       if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every record was written');
       persistence.stop();

@@ -23,6 +23,7 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
     at: new Date().toISOString(),
     uptimeSec: Math.round(process.uptime()),
     engine: { ...ctx.engine.status() },
+    vad: { impl: ctx.vad.impl, ...ctx.vad.worker() },
     workers: {
       size: workers.length,
       busy: workers.filter((w) => w.state === 'busy').length,

@@ -7,6 +7,7 @@ import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
 import { snapStartsToSpeech } from './snap-to-speech.ts';
+import { isRunaway } from './runaway.ts';
 
 const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
 const threads = Number(process.env.ENGINE_THREADS ?? '1');
@@ -35,19 +36,10 @@ const api = {
     const audio = 'samples' in job ? job.samples : await readPcmRange(job.pcmPath, job.start, job.end);
     const audioSec = audio.length / SAMPLE_RATE;
     const input = padToMinimum(audio);
-    const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
-    params.nThreads = threads;
-    // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most.
-    if ('samples' in job && job.fitContext) params.audioCtx = Math.min(1500, Math.ceil((input.length / SAMPLE_RATE) * 50) + 32);
-    params.language = job.language ?? (multilingual ? 'auto' : 'en');
-    params.printProgress = false;
-    params.printRealtime = false;
-    params.printTimestamps = false;
-    params.printSpecial = false;
-    const received: NativeSegment[] = [];
-    params.onNewSegment = (s) => received.push(s);
-    const text = whisper.full(params, input);
-    const native = await collectSegments(received, text);
+    const fit = 'samples' in job && job.fitContext === true;
+    let { text, native } = await run(whisper, input, job.language, fit);
+    // A decoder loop on a shrunken context: once more with the whole context.
+    if (fit && isRunaway(text, audioSec)) ({ text, native } = await run(whisper, input, job.language, false));
     return {
       segments: snapStartsToSpeech(clampToChunk(native, text, audioSec), audio),
       language: multilingual ? (Whisper.lang(whisper.fullLangId) ?? null) : 'en',
@@ -58,6 +50,26 @@ const api = {
 };
 
 export type EngineApi = typeof api;
+
+async function run(whisper: Whisper, input: Float32Array, language: string | undefined, fitContext: boolean) {
+  const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
+  params.nThreads = threads;
+  // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most.
+  if (fitContext) {
+    params.audioCtx = Math.min(1500, Math.ceil((input.length / SAMPLE_RATE) * 50) + 32);
+    // Speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
+    params.maxTokens = Math.ceil((input.length / SAMPLE_RATE) * 10) + 10;
+  }
+  params.language = language ?? (multilingual ? 'auto' : 'en');
+  params.printProgress = false;
+  params.printRealtime = false;
+  params.printTimestamps = false;
+  params.printSpecial = false;
+  const received: NativeSegment[] = [];
+  params.onNewSegment = (s) => received.push(s);
+  const text = whisper.full(params, input);
+  return { text, native: await collectSegments(received, text) };
+}
 
 /**
  * This whisper.cpp build skips input of 1 s or less (measured: 16,000 samples

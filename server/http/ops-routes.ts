@@ -43,14 +43,16 @@ async function readiness(ctx: HubContext) {
     ...(!store.ok ? [`store unreachable: ${'error' in store ? store.error : ''}`] : []),
     ...(shuttingDown ? ['shutting down'] : []),
   ];
-  const warnings = engine.synthetic
-    ? [`SYNTHETIC MODEL ${engine.model}: transcripts are a fixed test script, not real speech recognition${engine.fallbackReason ? ` (${engine.fallbackReason})` : ''}`]
-    : [];
+  const warnings = [
+    ...(engine.synthetic ? [`SYNTHETIC MODEL ${engine.model}: transcripts are a fixed test script, not real speech recognition${engine.fallbackReason ? ` (${engine.fallbackReason})` : ''}`] : []),
+    ...(ctx.vad.failure ? [`Silero VAD could not start (${ctx.vad.failure}): live streams use the energy detector, which misses speech in noise`] : []),
+  ];
   return {
     ready: reasons.length === 0,
     reasons,
     warnings,
     engine,
+    vad: { impl: ctx.vad.impl, ...(ctx.vad.failure ? { failure: ctx.vad.failure } : {}) },
     store: { kind: ctx.persistence.store.kind, ...store, pingMs: Date.now() - started, backlog: persistence.backlog, lastWriteAt: persistence.lastWriteAt, lastError: persistence.lastError },
     shuttingDown,
   };

@@ -1,9 +1,10 @@
 // The live transcriber's policy with an engine double: utterances from the
 // VAD, partials as audio grows, LocalAgreement-2 commits, finals at the end.
 import t from 'tap';
-import { LiveTranscriber, type LiveEvent } from '../../actors/live-transcriber.ts';
+import { LiveTranscriber, dropOverlap, type LiveEvent } from '../../actors/live-transcriber.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
 import type { EngineJob, EngineResult } from '../../native/engine/types.ts';
+import { EnergyVad, type VadEvent, type VoiceDetector } from '../../native/audio/vad.ts';
 
 const SR = 16_000;
 
@@ -25,7 +26,7 @@ function wordEngine() {
       passes.push(sec);
       const base = streamOffset / SR;
       const segments = [];
-      for (let s = 0; s < sec; s += 2) segments.push({ start: s, end: Math.min(sec, s + 2), text: `w${Math.floor((base + s) / 2)}` });
+      for (let s = 0; s < sec; s += 2) segments.push({ start: s, end: Math.min(sec, s + 2), text: `w${100 + Math.floor((base + s) / 2)}` }); // w99, w100, ...: no sign in a word
       return { segments, language: 'en', engineMs: 1, audioSec: sec };
     },
   };
@@ -85,4 +86,62 @@ t.test('silence never reaches the engine', async (t) => {
   while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
   t.same(engine.passes, []);
   t.same(events, [{ type: 'FLUSHED' }]);
+});
+
+/** Stands for a VAD in another process: the energy detector's answers, each after a random delay. */
+function slowDetector(): VoiceDetector & { closed: boolean } {
+  const inner = new EnergyVad();
+  let last = Promise.resolve();
+  let seed = 3;
+  const delay = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % 40) + 1;
+  return {
+    closed: false,
+    push(samples) {
+      const events = inner.push(samples);
+      const answer = last.then(() => new Promise<VadEvent[]>((r) => setTimeout(() => r(events), delay())));
+      last = answer.then(() => {});
+      return answer;
+    },
+    close() {
+      this.closed = true;
+    },
+  };
+}
+
+t.test('an asynchronous VAD gives the same utterances, in order, and finalize and flush wait for its answers', async (t) => {
+  const run = async (detector?: VoiceDetector) => {
+    const engine = wordEngine();
+    const events: LiveEvent[] = [];
+    const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-3', userId: 'u', language: 'en', ...(detector ? { detector } : {}) }, (e) => events.push(e));
+    engine.setOffset(-0.3 * SR);
+    // pushed all at once, no waiting: answers arrive while later audio is already queued
+    const audio = concat(quiet(1), voice(2), quiet(1), voice(2), quiet(0.5));
+    for (let at = 0; at < audio.length; at += 0.1 * SR) live.push(audio.subarray(at, at + 0.1 * SR));
+    live.flush();
+    while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
+    live.stop();
+    // Utterances: finals that touch are one (passes run at different moments here, so commits differ).
+    const spans: [number, number][] = [];
+    for (const e of events) {
+      if (e.type !== 'FINAL') continue;
+      const last = spans.at(-1);
+      if (last && Math.abs(last[1] - e.start) < 1e-6) last[1] = e.end;
+      else spans.push([e.start, e.end]);
+    }
+    return spans.map(([a, b]) => `${a.toFixed(2)}-${b.toFixed(2)}`);
+  };
+  const detector = slowDetector();
+  const slow = await run(detector);
+  const sync = await run();
+  t.equal(slow.length, 2, `two utterances: ${slow.join(', ')}`);
+  t.same(slow, sync, 'the same utterances as with the synchronous detector');
+  t.ok(detector.closed, 'the detector is closed when the transcriber stops');
+});
+
+t.test('words a later pass hears again after a commit are dropped once', async (t) => {
+  t.equal(dropOverlap('have been made amiable himself. And then', ['he', 'might', 'even', 'have', 'been', 'made', 'amiable', 'himself.']), 'And then');
+  t.equal(dropOverlap('Himself, and then', ['amiable', 'himself.']), 'and then', 'case and punctuation aside');
+  t.equal(dropOverlap('and then', ['amiable', 'himself.']), 'and then', 'nothing repeated, nothing dropped');
+  t.equal(dropOverlap('made amiable', ['made', 'amiable']), '', 'all of it repeated');
+  t.equal(dropOverlap('anything', []), 'anything', 'no commit yet');
 });

@@ -4,6 +4,9 @@
 // final-after-utterance-end latencies; and upstream whisper.cpp's own
 // whisper-cli (1.9.1, built once from the tree inside the npm package
 // nodejs-whisper@0.3.1 into a cache, never into the project) on the whole file.
+// Streaming runs twice per recording, once with each VAD (Silero, the default,
+// and the energy detector), on the clean recording and on its copy with pink
+// noise at 10 dB SNR (where the batch WER is the reference again).
 // Goals: hub batch WER ≤ whisper-cli WER + 0.5 points; streaming WER ≤ batch
 // WER + 2 points.
 // Needs WHISPER_TEST_MODEL (a ggml file; .ci/run makes one) or the default
@@ -15,7 +18,7 @@ import { homedir, tmpdir, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
-import { longRecording } from '../fixtures/real-speech.ts';
+import { longRecording, noisyRecording } from '../fixtures/real-speech.ts';
 import { formatWer, wordErrorRate } from '../helpers/wer.ts';
 import { streamAudio } from '../helpers/stream-file.ts';
 import { readAudioFile } from '../../client/sdk/audio-file.ts';
@@ -52,40 +55,73 @@ const cliText = execFileSync(cli, ['-m', model, '-f', long.path, '-l', 'en', '-t
 const cliSec = (performance.now() - cliStarted) / 1000;
 const cliWer = wordErrorRate(long.text, cliText);
 
-// the hub: batch, then streaming in real time
+// the hub: batch, then streaming in real time, with each VAD
 const dir = await mkdtemp(join(tmpdir(), 'bench-wer-'));
-const hub = await startHub(loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: model, HUB_LOG_LEVEL: 'warn', HUB_WORKERS: '1' }, []));
-await hub.context.engine.ready();
-const batchStarted = performance.now();
-const { id } = (await (await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: readFileSync(long.path) })).json()) as Task;
-let task: Task;
-for (;;) {
-  task = (await (await fetch(`${hub.url}/v1/tasks/${id}`)).json()) as Task;
-  if (task.status === 'completed' || task.status === 'failed') break;
-  await new Promise((r) => setTimeout(r, 100));
+async function withHub<T>(vad: 'silero' | 'energy', use: (url: string) => Promise<T>): Promise<T> {
+  const hub = await startHub(loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: join(dir, vad), WHISPER_MODEL: model, HUB_LOG_LEVEL: 'warn', HUB_WORKERS: '1', HUB_VAD: vad }, []));
+  await hub.context.engine.ready();
+  try {
+    return await use(hub.url);
+  } finally {
+    await hub.close();
+  }
 }
-const batchSec = (performance.now() - batchStarted) / 1000;
-const batchWer = wordErrorRate(long.text, task.segments.map((s) => s.text).join(' '));
 
-const pcm = await readAudioFile(long.path, 's16le');
-const r = await streamAudio(pcm, { url: hub.url.replace('http', 'ws'), speed: 1, frameMs: 100, language: 'en' });
-const finals = r.frames.filter((f) => f.frame.type === 'final');
-const streamWer = wordErrorRate(long.text, finals.map((f) => (f.frame as { text: string }).text).join(' '));
-const sentAt = (sec: number) => r.sent.find((x) => x.audioSec >= sec - 1e-6)?.at ?? NaN;
-const firsts: number[] = [];
-const ends: number[] = [];
-for (const u of long.utterances) {
-  const about = r.frames.filter((f) => (f.frame.type === 'partial' || f.frame.type === 'final') && (f.frame as { start: number }).start < u.end + 0.3 && (f.frame as { end: number }).end > u.start - 0.3);
-  const final = about.find((f) => f.frame.type === 'final' && (f.frame as { end: number }).end >= u.end - 0.3);
-  if (about[0]) firsts.push(about[0].at - sentAt(u.start));
-  if (final) ends.push(final.at - sentAt(u.end));
+async function batch(url: string, path: string) {
+  const started = performance.now();
+  const { id } = (await (await fetch(`${url}/v1/tasks?language=en`, { method: 'POST', body: readFileSync(path) })).json()) as Task;
+  let task: Task;
+  for (;;) {
+    task = (await (await fetch(`${url}/v1/tasks/${id}`)).json()) as Task;
+    if (task.status === 'completed' || task.status === 'failed') break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { sec: (performance.now() - started) / 1000, wer: wordErrorRate(long.text, task.segments.map((s) => s.text).join(' ')), chunks: task.progress.total };
 }
+
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? NaN;
-await hub.close();
+
+async function stream(url: string, path: string) {
+  const pcm = await readAudioFile(path, 's16le');
+  const r = await streamAudio(pcm, { url: url.replace('http', 'ws'), speed: 1, frameMs: 100, language: 'en' });
+  const finals = r.frames.filter((f) => f.frame.type === 'final');
+  const wer = wordErrorRate(long.text, finals.map((f) => (f.frame as { text: string }).text).join(' '));
+  const sentAt = (sec: number) => r.sent.find((x) => x.audioSec >= sec - 1e-6)?.at ?? NaN;
+  const firsts: number[] = [];
+  const ends: number[] = [];
+  for (const u of long.utterances) {
+    const about = r.frames.filter((f) => (f.frame.type === 'partial' || f.frame.type === 'final') && (f.frame as { start: number }).start < u.end + 0.3 && (f.frame as { end: number }).end > u.start - 0.3);
+    const final = about.find((f) => f.frame.type === 'final' && (f.frame as { end: number }).end >= u.end - 0.3);
+    if (about[0]) firsts.push(about[0].at - sentAt(u.start));
+    if (final) ends.push(final.at - sentAt(u.end));
+  }
+  return { wer, firstP95: p95(firsts), finalP95: p95(ends), firsts: firsts.length, ends: ends.length };
+}
+
+const noisy = noisyRecording(10);
+const recordings = [
+  ['clean', long.path],
+  ['pink noise 10 dB', noisy],
+] as const;
+const batches = await withHub('silero', async (url) => ({ clean: await batch(url, long.path), noisy: await batch(url, noisy) }));
+const streams: { label: string; vad: string; r: Awaited<ReturnType<typeof stream>> }[] = [];
+for (const vad of ['silero', 'energy'] as const) {
+  await withHub(vad, async (url) => {
+    for (const [label, path] of recordings) streams.push({ label, vad, r: await stream(url, path) });
+  });
+}
 await rm(dir, { recursive: true, force: true });
 
 const pts = (x: number) => (x * 100).toFixed(1);
+const { clean: batchRun } = batches;
+const batchWer = batchRun.wer;
 console.log(`whisper-cli (whole file)  ${formatWer(cliWer)}  ${cliSec.toFixed(1)} s, ${(long.seconds / cliSec).toFixed(1)}x real time`);
-console.log(`hub batch                 ${formatWer(batchWer)}  ${batchSec.toFixed(1)} s, ${(long.seconds / batchSec).toFixed(1)}x real time, ${task.progress.total} chunks   (goal ≤ whisper-cli + 0.5: ${batchWer.wer <= cliWer.wer + 0.005 ? 'met' : 'missed'}, ${pts(batchWer.wer - cliWer.wer)} points)`);
-console.log(`hub streaming (real time) ${formatWer(streamWer)}   (goal ≤ batch + 2: ${streamWer.wer <= batchWer.wer + 0.02 ? 'met' : 'missed'}, ${pts(streamWer.wer - batchWer.wer)} points)`);
-console.log(`streaming latency on real speech: first partial p95 ${Math.round(p95(firsts))} ms, final after utterance end p95 ${Math.round(p95(ends))} ms (${firsts.length} / ${ends.length} of ${long.utterances.length} utterances)`);
+console.log(`hub batch                 ${formatWer(batchWer)}  ${batchRun.sec.toFixed(1)} s, ${(long.seconds / batchRun.sec).toFixed(1)}x real time, ${batchRun.chunks} chunks   (goal ≤ whisper-cli + 0.5: ${batchWer.wer <= cliWer.wer + 0.005 ? 'met' : 'missed'}, ${pts(batchWer.wer - cliWer.wer)} points)`);
+console.log(`hub batch, 10 dB noise    ${formatWer(batches.noisy.wer)}`);
+for (const { label, vad, r } of streams) {
+  const reference = label === 'clean' ? batchWer : batches.noisy.wer;
+  console.log(
+    `hub streaming, ${label}, ${vad} VAD: ${formatWer(r.wer)}   (goal ≤ batch + 2: ${r.wer.wer <= reference.wer + 0.02 ? 'met' : 'missed'}, ${pts(r.wer.wer - reference.wer)} points); ` +
+      `first partial p95 ${Math.round(r.firstP95)} ms, final after utterance end p95 ${Math.round(r.finalP95)} ms (${r.firsts} / ${r.ends} of ${long.utterances.length} utterances)`,
+  );
+}

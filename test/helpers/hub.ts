@@ -32,6 +32,7 @@ export async function startTestHub(t: Test, env: Record<string, string> = {}, ov
       HUB_PORT: '0',
       HUB_DATA_DIR: dataDir,
       WHISPER_MODEL: 'synthetic:micro',
+      HUB_VAD: 'energy', // mechanics: tones and synthetic speech; the real-speech tests ask for Silero
       HUB_WORKERS: '1',
       HUB_TOKENS: `${ALICE}=alice,${BOB}=bob,${ADMIN}=root:admin`,
       HUB_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

@@ -1,13 +1,13 @@
-// The VAD against speech whose utterance boundaries are known exactly
+// The energy VAD against speech whose utterance boundaries are known exactly
 // (sentences spoken one by one, joined by known gaps), clean and in noise.
 import t from 'tap';
-import { Vad } from '../../native/audio/vad.ts';
+import { EnergyVad } from '../../native/audio/vad.ts';
 import { utterancesWithTruth } from '../fixtures/make-fixtures.ts';
 
 const GAPS = [1.2, 0.9, 1.5, 1.0];
 
 function detect(samples: Float32Array, pieceSize = 1600): [number, number][] {
-  const vad = new Vad();
+  const vad = new EnergyVad();
   const found: [number, number][] = [];
   let open: number | undefined;
   for (let at = 0; at < samples.length; at += pieceSize) {

@@ -26,7 +26,7 @@ if (!model || !hasRealSpeech()) {
   process.exit(0);
 }
 
-const { url, wsUrl } = await startTestHub(t, { WHISPER_MODEL: model });
+const { url, wsUrl } = await startTestHub(t, { WHISPER_MODEL: model, HUB_VAD: 'silero' });
 const transcriptOf = (task: Task) => task.segments.map((s) => s.text).join(' ');
 async function transcribe(path: string, query = ''): Promise<Task> {
   const res = await upload(url, ALICE, await readFile(path), query);
@@ -103,20 +103,16 @@ t.test('noisy copies (pink noise at 10 and 0 dB SNR): measured', async (t) => {
 });
 
 t.test('live finals over /v1/stream, paced in real time, agree with the batch transcript', async (t) => {
-  const first = long.utterances.filter((u) => u.end <= 40); // the first ~40 s, in real time
+  // The whole recording (~280 words: one word is 0.4 points), against the batch transcript above.
   const pcm = await readAudioFile(long.path, 's16le');
-  const seconds = first.at(-1)!.end + 1;
-  const r = await streamAudio(pcm.subarray(0, Math.floor(seconds * 16_000) * 2), { url: wsUrl, token: ALICE, speed: 1, language: 'en' });
+  const r = await streamAudio(pcm, { url: wsUrl, token: ALICE, speed: 1, language: 'en' });
   t.equal(r.closeCode, 1000);
   const finals = r.frames.map((f) => f.frame).filter((f) => f.type === 'final').map((f) => (f as { text: string }).text).join(' ');
-  const reference = first.map((u) => u.text).join(' ');
-  const live = wordErrorRate(reference, finals);
+  const live = wordErrorRate(long.text, finals);
   report('live finals vs truth', live);
-  const batchTask = await transcribe(long.path, '?language=en');
-  const batchPart = batchTask.segments.filter((s) => s.end <= seconds + 0.5).map((s) => s.text).join(' ');
-  const batch = wordErrorRate(reference, batchPart);
-  report('batch, same span, vs truth', batch);
-  // Live passes depend on timing, so their text varies from run to run (seen: 10.8% to 13.3% here).
-  t.ok(live.wer <= batch.wer + 0.06, `live ${(live.wer * 100).toFixed(1)}% ≤ batch ${(batch.wer * 100).toFixed(1)}% + 6 points`);
-  t.ok(live.wer <= batch.wer + 0.02, `the goal: live ≤ batch + 2 points`, { todo: 'live sessions fall behind on real speech (pauses shorter than the end silence merge utterances): issue 17' });
+  const batch = wordErrorRate(long.text, batchLong);
+  report('batch vs truth', batch);
+  // Live passes depend on timing, so their text varies a little from run to run.
+  t.ok(live.wer <= batch.wer + 0.04, `live ${(live.wer * 100).toFixed(1)}% ≤ batch ${(batch.wer * 100).toFixed(1)}% + 4 points`);
+  t.comment(`the goal, live ≤ batch + 2 points: ${live.wer <= batch.wer + 0.02 ? 'met' : 'missed'} (bench:wer measures it in a quiet run)`);
 });
