@@ -6,11 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
+import { isFinished, summary, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus, type TaskSummary } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
-import type { Checkpoint, StoredTask, TaskRecord } from './stores/task-store.ts';
+import type { Checkpoint, ListQuery, StoredTask, TaskRecord } from './stores/task-store.ts';
 import { HubError } from './hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
@@ -137,9 +137,15 @@ export class TaskRegistry {
     return this.get(id) ?? (await this.persistence.store.get(id))?.task;
   }
 
-  async list(query: { userId: string; status?: TaskStatus; limit: number; before?: string }): Promise<Task[]> {
+  /** A page of a user's tasks, the live ones as they are in memory; transcripts only when asked. */
+  async list(query: ListQuery): Promise<TaskSummary[]> {
     const stored = await this.persistence.store.list(query);
-    return stored.map((t) => this.get(t.id) ?? t).filter((t) => !query.status || t.status === query.status);
+    return stored
+      .map((t) => {
+        const live = this.get(t.id);
+        return live ? (query.segments ? live : summary(live)) : t;
+      })
+      .filter((t) => !query.status || t.status === query.status);
   }
 
   isLive(id: string): boolean {

@@ -36,6 +36,14 @@ export interface TaskError {
   message: string;
 }
 
+/** A list item: a Task without its transcript unless it was asked for (`?segments=1`). */
+export type TaskSummary = Omit<Task, 'segments'> & { segments?: Segment[] };
+
+export function summary(task: Task): TaskSummary {
+  const { segments: _segments, ...rest } = task;
+  return rest;
+}
+
 export interface Task {
   id: string;
   userId: string;

@@ -2,7 +2,7 @@
 // run in its own worker thread so that no query ever blocks the hub's loop.
 import { ThreadWorker } from '../../native/isolates.ts';
 import type { Read, SqliteWorkerApi } from './sqlite-worker.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { TaskSummary } from '../../client/protocol.ts';
 import { CorruptRecordError, type ListQuery, type StoredTask, type TaskRecord, type TaskStore, type WriteBatch } from './task-store.ts';
 
 export class EmbeddedStore implements TaskStore {
@@ -36,7 +36,7 @@ export class EmbeddedStore implements TaskStore {
     return read.value;
   }
 
-  async list(query: ListQuery): Promise<Task[]> {
+  async list(query: ListQuery): Promise<TaskSummary[]> {
     const { tasks, corrupt } = await this.worker.call((db) => db.list(query));
     corrupt.forEach(this.onCorrupt);
     return tasks;

@@ -4,7 +4,7 @@
 // (one immutable document per finished chunk). Every document read back is
 // validated before it reaches the hub.
 import { MongoClient, type Collection, type Db, type AnyBulkWriteOperation } from 'mongodb';
-import { FINISHED_STATUSES, type Task, type TaskStatus } from '../../client/protocol.ts';
+import { FINISHED_STATUSES, summary, type TaskStatus, type TaskSummary } from '../../client/protocol.ts';
 import {
   parseChunkSegments,
   parseTaskRecord,
@@ -112,11 +112,12 @@ export class MongoStore implements TaskStore {
     return record;
   }
 
-  async list(query: ListQuery): Promise<Task[]> {
+  async list(query: ListQuery): Promise<TaskSummary[]> {
     const filter: Record<string, unknown> = { userId: query.userId };
     if (query.status) filter.status = query.status;
     if (query.before) filter.createdAt = { $lt: query.before };
     const docs = await this.tasks.find(filter).sort({ createdAt: -1, _id: -1 }).limit(query.limit).toArray();
+    if (!query.segments) return this.readAll(docs).map((r) => summary(r.task));
     const records = await this.withTranscripts(this.readAll(docs));
     return records.map((r) => r.task);
   }

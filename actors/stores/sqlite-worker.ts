@@ -5,7 +5,7 @@ import { workerData, parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import * as Comlink from 'comlink';
 import { portEndpoint } from '../../native/endpoints.ts';
-import { FINISHED_STATUSES, type Segment, type Task } from '../../client/protocol.ts';
+import { FINISHED_STATUSES, summary, type Segment, type TaskSummary } from '../../client/protocol.ts';
 import { parseChunkSegments, parseTaskRecord, withoutSegments, type ListQuery, type TaskRecord, type WriteBatch } from './task-store.ts';
 
 const db = new Database((workerData as { path: string }).path);
@@ -113,7 +113,7 @@ const api = {
     return row ? read(row, true) : undefined;
   },
   /** Corrupt rows are left out and named in `corrupt`. */
-  list(q: ListQuery): { tasks: Task[]; corrupt: string[] } {
+  list(q: ListQuery): { tasks: TaskSummary[]; corrupt: string[] } {
     const where = ['user_id = ?'];
     const args: (string | number)[] = [q.userId];
     if (q.status) {
@@ -125,8 +125,8 @@ const api = {
       args.push(q.before);
     }
     const rows = db.prepare<unknown[], Row>(`SELECT id, doc, audio_removed_at FROM tasks WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...args, q.limit);
-    const { records, corrupt } = readAll(rows, true);
-    return { tasks: records.map((r) => r.task), corrupt };
+    const { records, corrupt } = readAll(rows, q.segments === true);
+    return { tasks: records.map((r) => (q.segments ? r.task : summary(r.task))), corrupt };
   },
   unfinished(): { records: TaskRecord[]; corrupt: string[] } {
     return readAll(sql.unfinished.all(), true);

@@ -6,7 +6,7 @@
 // that chunk's segments, so a long transcript never means rewriting a growing
 // document on every chunk.
 import { z } from 'zod';
-import { TASK_STATUSES, type Segment, type Task, type TaskStatus } from '../../client/protocol.ts';
+import { TASK_STATUSES, type Segment, type Task, type TaskStatus, type TaskSummary } from '../../client/protocol.ts';
 import type { ChunkPlan } from '../../native/audio/chunk-planner.ts';
 
 /** Where a task's work stands: enough to resume it after a crash. */
@@ -50,6 +50,8 @@ export interface ListQuery {
   limit: number;
   /** only tasks created before this instant (ISO-8601): the cursor of the next page */
   before?: string;
+  /** with their transcripts (costly for long recordings: read only when asked) */
+  segments?: boolean;
 }
 
 export interface TaskStore {
@@ -66,7 +68,7 @@ export interface TaskStore {
   write(batch: WriteBatch): Promise<void>;
   get(id: string): Promise<StoredTask | undefined>;
   /** A user's tasks, newest first. */
-  list(query: ListQuery): Promise<Task[]>;
+  list(query: ListQuery): Promise<TaskSummary[]>;
   /** Tasks not in a final state, for resuming after a restart. */
   unfinished(): Promise<StoredTask[]>;
   /** Finished tasks last updated before `before` whose audio is still kept. */

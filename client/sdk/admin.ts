@@ -23,6 +23,7 @@ export class AdminConnection {
   private closed = false;
   private attempt = 0;
   private refs = 0;
+  private reconnect: ReturnType<typeof setTimeout> | undefined;
   private readonly pending = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: HubApiError) => void }>();
 
   constructor(
@@ -40,9 +41,13 @@ export class AdminConnection {
     await this.request({ type: 'cancel', id });
   }
 
+  /** Closes for good: a reconnect already scheduled is called off, requests in flight are refused. */
   close(): void {
     this.closed = true;
+    clearTimeout(this.reconnect);
     this.socket?.close(1000);
+    for (const { reject } of this.pending.values()) reject(new HubApiError('network', 'the admin connection was closed'));
+    this.pending.clear();
   }
 
   private request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -56,6 +61,7 @@ export class AdminConnection {
 
   private async connect(): Promise<void> {
     const WS = await webSocketClass(this.options.WebSocket);
+    if (this.closed) return;
     const ws = new WS(socketUrl(this.options.url, '/v1/admin', this.options.token));
     ws.binaryType = 'arraybuffer';
     this.socket = ws;
@@ -70,7 +76,7 @@ export class AdminConnection {
         this.handlers.onError?.(new HubApiError(code, code === 'forbidden' ? 'an admin token is required' : 'the token was refused', undefined, e.code));
         return;
       }
-      if (!this.closed) setTimeout(() => void this.connect(), backoff(++this.attempt));
+      if (!this.closed) this.reconnect = setTimeout(() => void this.connect(), backoff(++this.attempt));
     };
   }
 

@@ -2,7 +2,7 @@
 // header, errors as HubApiError with the protocol's code. Uploads stream and
 // report byte-level progress (XMLHttpRequest in browsers, node:http in Node);
 // large ones are resumable (tus), so a broken link costs one piece, not the file.
-import type { Task, TaskStatus, TranscriptFormat } from '../protocol.ts';
+import type { Task, TaskStatus, TaskSummary, TranscriptFormat } from '../protocol.ts';
 import { HubApiError } from './errors.ts';
 import { RESUMABLE_ABOVE, uploadResumable } from './resumable.ts';
 
@@ -101,10 +101,12 @@ export class HubHttp {
     return (await this.request('GET', `/v1/tasks/${encodeURIComponent(id)}`)).json() as Promise<Task>;
   }
 
-  async tasks(query: { status?: TaskStatus; limit?: number; before?: string } = {}): Promise<{ tasks: Task[]; next?: string }> {
-    const res = await this.request('GET', '/v1/tasks', query);
+  /** A page of the caller's tasks, newest first; their transcripts only with `segments: true`. */
+  async tasks(query: { status?: TaskStatus; limit?: number; before?: string; segments?: boolean } = {}): Promise<{ tasks: TaskSummary[]; next?: string }> {
+    const { segments, ...rest } = query;
+    const res = await this.request('GET', '/v1/tasks', { ...rest, ...(segments ? { segments: '1' } : {}) });
     const next = res.headers.get('x-next-before') ?? undefined;
-    return { tasks: (await res.json()) as Task[], ...(next ? { next } : {}) };
+    return { tasks: (await res.json()) as TaskSummary[], ...(next ? { next } : {}) };
   }
 
   async transcript(id: string, format: TranscriptFormat = 'txt'): Promise<string> {

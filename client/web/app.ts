@@ -2,7 +2,7 @@
 // transcribe, talk into the microphone, and (admins) watch the hub's actors.
 // Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
 // views are small functions that render into #main.
-import { createHubClient, HubApiError, type HubClient, type Task, type LiveStream } from '../sdk/index.ts';
+import { createHubClient, HubApiError, type HubClient, type Task, type TaskSummary, type LiveStream } from '../sdk/index.ts';
 import { isFinished } from '../protocol.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
 import { ago, bytes, clock, h, sparkline } from './dom.ts';
@@ -35,7 +35,7 @@ function toast(message: string): void {
 }
 
 /** A task in a line: when, how long, what language, how far. */
-function describe(t: Task, full = false): string {
+function describe(t: TaskSummary, full = false): string {
   const parts = [ago(t.createdAt)];
   if (t.durationSec) parts.push(`${clock(t.durationSec)} of audio`);
   if (t.language) parts.push(t.language);
@@ -100,7 +100,7 @@ function tasksView(): void {
   const rows = new Map<string, HTMLLIElement>();
   let next: string | undefined;
 
-  const renderRow = (t: Task, at: 'top' | 'bottom' = 'top') => {
+  const renderRow = (t: TaskSummary, at: 'top' | 'bottom' = 'top') => {
     const running = t.status === 'transcribing' && t.kind === 'file';
     const row = h(
       'li',
@@ -121,7 +121,7 @@ function tasksView(): void {
     else list.append(row);
     rows.set(t.id, row);
   };
-  const follow = (t: Task, at: 'top' | 'bottom' = 'top') => {
+  const follow = (t: TaskSummary, at: 'top' | 'bottom' = 'top') => {
     if (rows.has(t.id)) return;
     renderRow(t, at);
     if (!isFinished(t.status)) cleanup.push(hub.watch(t.id, { onTask: (u) => renderRow(u) }));

@@ -55,6 +55,7 @@ const listQuery = z.object({
     .refine((s) => !Number.isNaN(Date.parse(s)), 'before must be an ISO-8601 time (the createdAt of the last task of the previous page)')
     .transform((s) => new Date(s).toISOString())
     .optional(),
+  segments: z.enum(['0', '1'], { message: 'segments must be 0 or 1' }).optional(),
   token: z.string().optional(),
 });
 
@@ -175,7 +176,8 @@ export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
     handle(0, async (reply, request) => {
       const caller = requireCaller(request);
       const q = parseQuery(listQuery, request.query);
-      const tasks = await ctx.registry.list({ userId: caller.userId, limit: q.limit, ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
+      // Transcripts only when asked: 200 long ones would be read and encoded on the loop.
+      const tasks = await ctx.registry.list({ userId: caller.userId, limit: q.limit, segments: q.segments === '1', ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
       const next = tasks.length === q.limit ? tasks.at(-1)?.createdAt : undefined;
       reply.json(200, tasks, next ? [['X-Next-Before', next]] : []);
     }),

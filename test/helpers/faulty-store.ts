@@ -3,7 +3,7 @@
 // one that is unreachable: calls fail with a connection error), or refusing
 // particular documents for good (stands for a validation error). Everything it
 // lets through is done by the real store underneath.
-import type { Task } from '../../client/protocol.ts';
+import type { TaskSummary } from '../../client/protocol.ts';
 import type { ListQuery, StoredTask, TaskRecord, TaskStore, WriteBatch } from '../../actors/stores/task-store.ts';
 
 export class FaultyStore implements TaskStore {
@@ -49,7 +49,7 @@ export class FaultyStore implements TaskStore {
     return this.inner.get(id);
   }
 
-  async list(q: ListQuery): Promise<Task[]> {
+  async list(q: ListQuery): Promise<TaskSummary[]> {
     await this.gate(false);
     return this.inner.list(q);
   }

@@ -112,9 +112,15 @@ t.test('list: newest first, filter by status, page with before', async (t) => {
   t.equal(next, page1.body.at(-1)!.createdAt);
   const page2 = (await getJson<Task[]>(`${url}/v1/tasks?limit=3&before=${encodeURIComponent(next)}`, ALICE)).body;
   t.same([...page1.body, ...page2].map((x) => x.id), all.slice(0, 6).map((x) => x.id));
-  for (const bad of ['limit=0', 'limit=abc', 'status=done', 'before=yesterday']) {
+  for (const bad of ['limit=0', 'limit=abc', 'status=done', 'before=yesterday', 'segments=yes']) {
     t.equal((await getJson(`${url}/v1/tasks?${bad}`, ALICE)).status, 400, bad);
   }
+  // transcripts only when asked
+  t.ok(all.every((x) => !('segments' in x)), 'list items carry no segments');
+  const completed = all.find((x) => x.status === 'completed')!;
+  const full = (await getJson<Task[]>(`${url}/v1/tasks?limit=200&segments=1`, ALICE)).body.find((x) => x.id === completed.id)!;
+  t.same(full.segments, (await getJson<Task>(`${url}/v1/tasks/${completed.id}`, ALICE)).body.segments, '?segments=1: the whole transcript');
+  t.ok(full.segments.length > 0);
 });
 
 t.test('delete: cancels a running task, deletes a finished one with its audio', async (t) => {
