@@ -11,6 +11,7 @@ import type { TaskRegistry } from './task-registry.ts';
 import type { Persistence } from './persistence.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EnginePool } from '../native/engine/engine-pool.ts';
+import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 
 export const THROTTLE_MS = 250;
 
@@ -153,6 +154,15 @@ export class Inspector {
     }));
   }
 
+  /** Stops publishing: a batch still waiting is dropped (the sockets are closing). */
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.watchers = 0;
+    this.dirty.clear();
+    this.gone.clear();
+  }
+
   private flush(): void {
     this.timer = undefined;
     for (const id of this.dirty) {
@@ -171,5 +181,5 @@ export class Inspector {
 
 function jobSeconds(job: { start?: number; end?: number; samples?: Float32Array }): number {
   const samples = job.samples ? job.samples.length : (job.end ?? 0) - (job.start ?? 0);
-  return Math.round((samples / 16_000) * 100) / 100;
+  return Math.round((samples / SAMPLE_RATE) * 100) / 100;
 }

@@ -100,11 +100,6 @@ export class LiveTranscriber {
     this.vad = deps.detector ?? new EnergyVad({}, this.position);
   }
 
-  /** Audio received so far, in seconds. */
-  get durationSec(): number {
-    return this.position / SAMPLE_RATE;
-  }
-
   push(samples: Float32Array): void {
     if (this.ended || samples.length === 0) return;
     const from = this.position;

@@ -88,8 +88,7 @@ export function isTransient(error: unknown): boolean {
   if (e.errorLabels?.includes('RetryableWriteError') || e.errorLabels?.includes('TransientTransactionError')) return true;
   if (/^Mongo(Network|ServerSelection|NetworkTimeout|PoolCleared|NotConnected|TopologyClosed)/.test(e.name ?? '')) return true;
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'].includes(String(e.code))) return true;
-  if (e.name === 'WorkerDiedError' || e.name === 'TimeoutError') return true;
-  return /timed? ?out|unavailable|not (yet )?connected|connection (refused|reset|closed)|store is down/i.test(e.message ?? '');
+  return e.name === 'WorkerDiedError' || e.name === 'TimeoutError' || e.code === 'store_unavailable';
 }
 
 interface PersistenceContext {

@@ -96,6 +96,9 @@ export function createStreamMachine(services: StreamServices) {
           step = advance(context.task, { segments, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
         } else if (event.type === 'LAG') {
           step = advance(context.task, {}, { type: 'lag', seconds: event.seconds });
+        } else if (event.type === 'PASS_FAILED') {
+          // The session goes on; the client is told what was lost.
+          step = advance(context.task, {}, { type: 'error', code: 'engine_failed', message: event.message });
         }
         if (!step) return;
         enqueue.assign({ task: step.task });
@@ -131,6 +134,7 @@ export function createStreamMachine(services: StreamServices) {
       PARTIAL: { actions: 'frame' },
       FINAL: { actions: 'frame' },
       LAG: { actions: 'frame' },
+      PASS_FAILED: { actions: 'frame' },
     },
     initial: 'connected',
     states: {

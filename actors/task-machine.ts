@@ -4,7 +4,7 @@
 // transcription, which report back with events; cancelling stops them, and
 // stopping them aborts their work.
 import { setup, fromCallback, enqueueActions, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol.ts';
+import { asErrorCode, type Task, type TaskError, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
 import type { PreparedAudio } from '../native/audio/audio-worker.ts';
 import { samplesToSeconds } from '../native/audio/pcm.ts';
@@ -156,7 +156,7 @@ export function createTaskMachine(services: TaskServices) {
       }),
       announceFailure: enqueueActions(({ context, event, enqueue }) => {
         const error: TaskError =
-          event.type === 'PREPARE_FAILED' || event.type === 'CHUNK_FAILED' ? { code: event.code, message: event.message } : { code: 'internal', message: 'the task failed' };
+          event.type === 'PREPARE_FAILED' || event.type === 'CHUNK_FAILED' ? { code: asErrorCode(event.code), message: event.message } : { code: 'internal', message: 'the task failed' };
         const { task, frames } = advance(context.task, { status: 'failed', error }, [{ type: 'status', status: 'failed', error }]);
         enqueue.assign({ task });
         for (const frame of frames) enqueue.emit({ type: 'frame', frame });

@@ -68,10 +68,6 @@ export class TaskRegistry {
     this.streamMachine = createStreamMachine(services.stream);
   }
 
-  get maxActivePerUser(): number {
-    return this.options.maxActivePerUser;
-  }
-
   attach(port: FramePort): void {
     this.ports.push(port);
   }
@@ -174,7 +170,8 @@ export class TaskRegistry {
 
   /** Deletes a finished task with its audio. */
   async delete(id: string): Promise<boolean> {
-    const stored = await this.persistence.store.get(id).catch(() => undefined);
+    // A store that cannot say which files are the task's fails the delete: nothing is removed.
+    const stored = await this.persistence.store.get(id);
     this.persistence.forget(id);
     this.recent.delete(id);
     const deleted = await this.persistence.store.delete(id);
@@ -211,7 +208,8 @@ export class TaskRegistry {
     return this.observer.inspect ? { inspect: this.observer.inspect } : {};
   }
 
-  private admit(userId: string): void {
+  /** Throws `overloaded` when the user already has as many unfinished tasks as allowed. */
+  admit(userId: string): void {
     if (this.activeCount(userId) >= this.options.maxActivePerUser) {
       throw new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish');
     }
@@ -288,7 +286,8 @@ export class TaskRegistry {
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.
-    if (entry.files.pcmPath) rm(entry.files.pcmPath, { force: true }).catch(() => {});
+    const pcm = entry.files.pcmPath;
+    if (pcm) rm(pcm, { force: true }).catch((error: unknown) => this.log('warn', 'could not remove a finished task\'s decoded audio', { taskId: id, error: String(error) }));
     if (!isFinished(task.status)) this.log('warn', 'task actor ended in a non-final state', { taskId: id, status: task.status });
     if (task.status === 'failed') this.log('warn', 'task failed', { taskId: id, userId: task.userId, kind: task.kind, code: task.error?.code, message: task.error?.message });
   }

@@ -32,7 +32,7 @@ export interface Progress {
 }
 
 export interface TaskError {
-  code: string;
+  code: ErrorCode;
   message: string;
 }
 
@@ -78,8 +78,21 @@ export const ERROR_CODES = [
   'insufficient_storage',
   'store_unavailable',
   'audio_too_long',
+  // a live session's client went away and did not come back within the grace period
+  'disconnected',
+  'interrupted',
+  // close reasons of /v1/stream (4008, 4009), as the SDK reports them
+  'idle_timeout',
+  'too_slow',
+  // engine outcomes a task's error can carry
+  'engine_crashed',
+  'preempted',
+  'cancelled',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** A code that crossed a process boundary as a string: itself when it is one of ours, else `internal`. */
+export const asErrorCode = (code: string): ErrorCode => ((ERROR_CODES as readonly string[]).includes(code) ? (code as ErrorCode) : 'internal');
 
 // ---- hub → client frames ----------------------------------------------------
 
@@ -119,6 +132,8 @@ export interface ErrorFrame {
   code: ErrorCode;
   message: string;
   ref?: unknown;
+  /** the task the refused message was about, when it named one */
+  id?: string;
 }
 export interface PongFrame {
   type: 'pong';
@@ -184,7 +199,15 @@ export interface ClosedFrame {
 }
 
 /** A frame about one task: each carries the task's next `seq`. */
-export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame;
+/** Something went wrong in a task that goes on (a live pass that failed): told, and kept in its frame history. */
+export interface TaskErrorFrame {
+  type: 'error';
+  id: string;
+  seq: number;
+  code: ErrorCode;
+  message: string;
+}
+export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
 export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
 
 export const STREAM_FORMATS = ['s16le', 'f32le', 'webm', 'ogg'] as const;

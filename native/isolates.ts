@@ -13,6 +13,7 @@ import { ipcEndpoint, portEndpoint } from './endpoints.ts';
 const TS_EXEC_ARGV = ['--import', import.meta.resolve('tsx')];
 
 export class WorkerDiedError extends Error {
+  override readonly name = 'WorkerDiedError';
   readonly code = 'internal';
 }
 
@@ -35,10 +36,6 @@ export class ThreadWorker<Api> {
     if (this.closed) throw new WorkerDiedError(`the ${this.name} is closed`);
     const { api, died } = this.start();
     return Promise.race([use(api), died]);
-  }
-
-  get threadId(): number | undefined {
-    return this.running?.worker.threadId;
   }
 
   async close(): Promise<void> {

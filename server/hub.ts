@@ -67,7 +67,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const log = logFn(logger);
   const spoolDir = join(config.dataDir, 'spool');
   await mkdir(spoolDir, { recursive: true });
-  const spool = new Spool(spoolDir, config.spoolMaxBytes);
+  const spool = new Spool(spoolDir, config.spoolMaxBytes, log);
   await spool.start();
 
   const app = uWS.App();
@@ -240,6 +240,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       uWS.us_listen_socket_close(listenSocket);
       clearInterval(sweeper);
       clearInterval(statsTimer);
+      inspector.close();
       loop.stop();
       retention.stop();
       spool.stop();

@@ -7,6 +7,7 @@
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../actors/hub-error.ts';
+import type { LogFn } from '../native/log-fn.ts';
 
 const FREE_RESERVE_BYTES = 512 * 1024 * 1024;
 const MEASURE_EVERY_MS = 5_000;
@@ -21,11 +22,13 @@ export class Spool {
   constructor(
     readonly dir: string,
     private readonly maxBytes: number,
+    private readonly log: LogFn = () => {},
   ) {}
 
   async start(): Promise<void> {
     await this.measure();
-    this.timer = setInterval(() => void this.measure().catch(() => {}), MEASURE_EVERY_MS);
+    // A failed measurement keeps the last figure; it is said, since admission goes by it.
+    this.timer = setInterval(() => void this.measure().catch((error: unknown) => this.log('warn', 'could not measure the spool; its storage budget may be stale', { error: String(error) })), MEASURE_EVERY_MS);
     this.timer.unref();
   }
 

@@ -145,7 +145,7 @@ export class TaskWatcher {
   }
 
   private subscribe(id: string, watch: Watch): void {
-    this.send({ type: 'subscribe', id, ...(watch.seq !== undefined ? { since: watch.seq } : {}) });
+    this.send({ type: 'subscribe', id, ref: id, ...(watch.seq !== undefined ? { since: watch.seq } : {}) });
   }
 
   private send(message: object): void {
@@ -153,13 +153,12 @@ export class TaskWatcher {
   }
 
   private receive(frame: Record<string, unknown> & { type: string }): void {
-    if (frame.type === 'error') {
-      const id = typeof frame.ref === 'string' ? frame.ref : undefined;
+    if (frame.type === 'error' && typeof frame.seq !== 'number') {
+      // an answer to a subscribe: it echoes the task as `ref` (and names it as `id`)
+      const id = typeof frame.id === 'string' ? frame.id : typeof frame.ref === 'string' ? frame.ref : undefined;
       const error = new HubApiError(String(frame.code), String(frame.message));
-      // not_found answers a subscribe: it names the task in its message
-      for (const [taskId, watch] of this.watches) {
-        if (id === taskId || String(frame.message).includes(taskId)) watch.handlers.forEach((h) => h.onError?.(error));
-      }
+      const watch = id !== undefined ? this.watches.get(id) : undefined;
+      watch?.handlers.forEach((h) => h.onError?.(error));
       return;
     }
     if (frame.type === 'watching') return this.feeds.forEach((h) => h.onWatching?.());
@@ -184,6 +183,7 @@ export class TaskWatcher {
     watch.seq = event.seq;
     if (watch.task) watch.task = applyFrame(watch.task, event);
     watch.handlers.forEach((h) => h.onFrame?.(event));
+    if (event.type === 'error') watch.handlers.forEach((h) => h.onError?.(new HubApiError(event.code, event.message)));
     if (watch.task) watch.handlers.forEach((h) => h.onTask?.(watch.task!));
   }
 

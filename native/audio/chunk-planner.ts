@@ -3,6 +3,7 @@
 // marks chunks with no sound at all so the engine is never asked to invent text
 // for silence. Pure: frame energies in, sample ranges out.
 import { FRAME_SAMPLES } from './energy.ts';
+import { SAMPLE_RATE } from './pcm.ts';
 
 export interface ChunkPlan {
   index: number;
@@ -26,7 +27,7 @@ export interface PlanOptions {
 
 export const DEFAULT_PLAN: PlanOptions = { maxChunkSec: 30, minChunkSec: 15, silenceRms: 0.003, smoothFrames: 5 };
 
-const FRAMES_PER_SEC = 16_000 / FRAME_SAMPLES;
+const FRAMES_PER_SEC = SAMPLE_RATE / FRAME_SAMPLES;
 
 export function planChunks(energies: Float32Array, totalSamples: number, options: Partial<PlanOptions> = {}): ChunkPlan[] {
   const o = { ...DEFAULT_PLAN, ...options };

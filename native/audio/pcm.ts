@@ -7,7 +7,6 @@ export const SAMPLE_RATE = 16_000;
 export const BYTES_PER_SAMPLE = 4;
 
 export const samplesToSeconds = (samples: number) => samples / SAMPLE_RATE;
-export const secondsToSamples = (seconds: number) => Math.round(seconds * SAMPLE_RATE);
 
 /** Reads samples [start, end) of a pcm file. */
 export async function readPcmRange(path: string, start: number, end: number): Promise<Float32Array> {

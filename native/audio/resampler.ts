@@ -5,6 +5,8 @@
 // no trigonometry per sample. Light enough for the hub's loop: 48 kHz stereo
 // in costs about half a millisecond per second of audio.
 
+import { SAMPLE_RATE } from './pcm.ts';
+
 const PHASES = 256;
 const ZERO_CROSSINGS = 16; // kernel half-width, in output-rate periods when downsampling
 
@@ -17,7 +19,7 @@ export class Resampler {
 
   constructor(
     readonly inRate: number,
-    readonly outRate = 16_000,
+    readonly outRate = SAMPLE_RATE,
   ) {
     this.step = inRate / outRate;
     const scale = Math.min(1, outRate / inRate); // cutoff relative to the input Nyquist

@@ -7,6 +7,7 @@
 import ort from 'onnxruntime-node';
 import { exposeToParent } from '../endpoints.ts';
 import { SILERO_FRAME } from './silero-vad.ts';
+import { SAMPLE_RATE } from './pcm.ts';
 
 const CONTEXT = 64;
 const STATE_SIZE = 2 * 1 * 128;
@@ -20,7 +21,7 @@ interface StreamState {
 // Loaded after the channel is served, so a call sent at once is not lost; a load failure rejects every call.
 const loading = ort.InferenceSession.create(process.env.SILERO_MODEL_PATH ?? '', { intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential' });
 loading.catch(() => {});
-const rate = new ort.Tensor('int64', BigInt64Array.from([16_000n]), []);
+const rate = new ort.Tensor('int64', BigInt64Array.from([BigInt(SAMPLE_RATE)]), []);
 const streams = new Map<string, StreamState>();
 
 const api = {

@@ -7,7 +7,7 @@
 // speech frames in a row (a click is not speech) and ends after enough
 // silence (pauses between words are not ends). See docs/decisions.md for the
 // accuracy of both, measured on real speech in noise.
-import { concatArrays } from './pcm.ts';
+import { SAMPLE_RATE, concatArrays } from './pcm.ts';
 
 export type VadEvent = { type: 'start'; at: number } | { type: 'end'; at: number };
 
@@ -28,7 +28,6 @@ export interface GateOptions {
   padMs: number;
 }
 
-const RATE = 16_000;
 
 /** Per-frame decisions to utterance boundaries (hysteresis: `onset` opens, `sustain` keeps open). */
 export class SpeechGate {
@@ -39,8 +38,8 @@ export class SpeechGate {
   private readonly endSilence: number;
 
   constructor(private readonly o: GateOptions) {
-    this.pad = Math.round((o.padMs * RATE) / 1000);
-    this.endSilence = (o.endSilenceMs * RATE) / 1000;
+    this.pad = Math.round((o.padMs * SAMPLE_RATE) / 1000);
+    this.endSilence = (o.endSilenceMs * SAMPLE_RATE) / 1000;
   }
 
   get inSpeech(): boolean {

@@ -118,10 +118,8 @@ export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
       if (request.contentLength !== undefined && request.contentLength > limit) {
         return refuse(new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`));
       }
-      if (ctx.registry.activeCount(caller.userId) >= ctx.registry.maxActivePerUser) {
-        return refuse(new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish'));
-      }
       try {
+        ctx.registry.admit(caller.userId);
         ctx.spool.check(request.contentLength ?? 0);
       } catch (error) {
         return refuse(error as HubError);

@@ -160,7 +160,7 @@ export function registerUploadRoutes(app: HttpRoutes, ctx: HubContext): void {
       if ([...open.values()].filter((u) => u.userId === caller.userId).length >= MAX_OPEN_PER_USER) {
         throw new HubError('overloaded', `you have ${MAX_OPEN_PER_USER} unfinished uploads; finish or delete some first`);
       }
-      if (ctx.registry.activeCount(caller.userId) >= ctx.registry.maxActivePerUser) throw new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish');
+      ctx.registry.admit(caller.userId);
       ctx.spool.check(length);
       const { name, language } = parsed.data;
       const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(name ?? '')) ? extname(name!).toLowerCase() : '';

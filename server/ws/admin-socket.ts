@@ -77,7 +77,7 @@ export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets:
       if (msg.type === 'inspect') {
         const snapshot = inspector.snapshot(msg.id);
         if (snapshot === undefined) return send(ws, { type: 'error', code: 'not_found', message: `no live actor ${msg.id}`, ...echo });
-        return send(ws, { type: 'snapshot', id: msg.id, snapshot: JSON.parse(JSON.stringify(snapshot)), ...echo });
+        return send(ws, { type: 'snapshot', id: msg.id, snapshot, ...echo });
       }
       if (!ctx.registry.cancel(msg.id)) return send(ws, { type: 'error', code: 'not_found', message: `no running task or stream ${msg.id}`, ...echo });
       ctx.log.info({ taskId: msg.id, by: d.caller.userId }, 'cancelled from the admin socket');

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Persistence, WriteBuffer, isTransient } from '../../actors/persistence.ts';
 import { EmbeddedStore } from '../../actors/stores/embedded-store.ts';
 import { FaultyStore } from '../helpers/faulty-store.ts';
+import { WorkerDiedError } from '../../native/isolates.ts';
 import { chunkOf, makeTask, record } from '../helpers/tasks.ts';
 
 const fast = { gatherMs: 5, maxBatch: 100, retryBaseMs: 5, retryMaxMs: 20, coalesce: true };
@@ -130,5 +131,7 @@ t.test('which failures are worth retrying', async (t) => {
   t.ok(isTransient(Object.assign(new Error('x'), { errorLabels: ['RetryableWriteError'] })));
   t.ok(isTransient(Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY' })));
   t.notOk(isTransient(Object.assign(new Error('Document failed validation'), { name: 'MongoServerError', code: 121 })));
+  t.ok(isTransient(new WorkerDiedError('the store worker stopped (exit 1)')), 'a store worker that died');
   t.notOk(isTransient(new TypeError('x is undefined')));
+  t.notOk(isTransient(new Error('the connection timed out')), 'by type or code, never by the words of a message');
 });
