@@ -50,14 +50,18 @@ export class Inspector {
   private readonly startedAt = new Map<string, string>();
   private readonly bootedAt = new Date().toISOString();
 
-  /** `sources` is read late: the parts it names are built after the inspector. */
-  constructor(
-    private readonly parts: () => Sources,
-    private readonly publish: (frame: InspectorFrame) => void,
-  ) {}
+  private parts: Sources | undefined;
+
+  constructor(private readonly publish: (frame: InspectorFrame) => void) {}
+
+  /** The parts it shows; they are built after the inspector (they report to it), then attached. */
+  attach(parts: Sources): void {
+    this.parts = parts;
+  }
 
   private get sources(): Sources {
-    return this.parts();
+    if (!this.parts) throw new Error('the inspector has no parts attached yet');
+    return this.parts;
   }
 
   /** Pass as `inspect` to every actor the hub creates. */

@@ -2,7 +2,7 @@
 // transcript stays). Runs now and then in the background; a failure is logged
 // and tried again next time.
 import type { TaskStore } from './stores/task-store.ts';
-import { removeFiles } from './task-registry.ts';
+import type { TaskFiles } from './task-files.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
 const SWEEP_EVERY_MS = 10 * 60_000;
@@ -13,6 +13,7 @@ export class AudioRetention {
 
   constructor(
     private readonly store: TaskStore,
+    private readonly files: TaskFiles,
     private readonly retentionHours: number,
     private readonly log: LogFn = () => {},
   ) {}
@@ -36,7 +37,7 @@ export class AudioRetention {
     for (;;) {
       const expired = await this.store.expiredAudio(cutoff, BATCH);
       if (expired.length === 0) break;
-      await Promise.all(expired.map(removeFiles));
+      await Promise.all(expired.map((r) => this.files.remove(r)));
       await this.store.markAudioRemoved(
         expired.map((r) => r.task.id),
         now.toISOString(),

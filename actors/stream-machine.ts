@@ -45,6 +45,8 @@ export type StreamEvent =
 export interface StreamFrameEmitted {
   type: 'frame';
   frame: TaskEventFrame;
+  /** for a final with text: the index it is stored under (its place among the session's finals) */
+  chunk?: number;
 }
 
 type FrameBody = TaskEventFrame extends infer F ? (F extends TaskEventFrame ? Omit<F, 'id' | 'seq'> : never) : never;
@@ -87,11 +89,13 @@ export function createStreamMachine(services: StreamServices) {
     actions: {
       frame: enqueueActions(({ context, event, enqueue }) => {
         let step: ReturnType<typeof advance> | undefined;
+        let chunk: number | undefined;
         if (event.type === 'PARTIAL') {
           step = advance(context.task, {}, { type: 'partial', segId: event.segId, start: event.start, end: event.end, text: event.text });
         } else if (event.type === 'FINAL') {
           const segments = event.text ? [...context.task.segments, { start: event.start, end: event.end, text: event.text }] : context.task.segments;
           const n = segments.length;
+          if (event.text) chunk = n - 1;
           // A stream's chunks are its finals, all of them done: pct agrees with done/total.
           step = advance(context.task, { segments, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
         } else if (event.type === 'LAG') {
@@ -102,7 +106,7 @@ export function createStreamMachine(services: StreamServices) {
         }
         if (!step) return;
         enqueue.assign({ task: step.task });
-        enqueue.emit({ type: 'frame', frame: step.frame });
+        enqueue.emit({ type: 'frame', frame: step.frame, ...(chunk !== undefined ? { chunk } : {}) });
       }),
       countAudio: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'AUDIO') return;

@@ -1,16 +1,18 @@
-// The live actors (file tasks and stream sessions): creates them, routes
-// commands to them, answers reads from their memory, and fans their frames out
-// to the socket ports, the frame history (for `since` catch-up) and the
-// persistence actor. It holds no task state of its own: each actor owns its task.
+// The lifecycle of the live actors (file tasks and stream sessions): creates
+// and resumes them, routes commands to them, and fans their frames out to the
+// socket ports, the frame log (for `since` catch-up) and the persistence
+// actor. It holds no task state of its own: each actor owns its task. Reads
+// for the API go through TaskReader; file names come from TaskFiles.
 import { randomUUID } from 'node:crypto';
-import { access, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { access } from 'node:fs/promises';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, summary, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus, type TaskSummary } from '../client/protocol.ts';
+import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
-import type { Checkpoint, ListQuery, StoredTask, TaskRecord } from './stores/task-store.ts';
+import type { Checkpoint, StoredTask, TaskRecord } from './stores/task-store.ts';
+import { FrameLog } from './frame-log.ts';
+import type { TaskFiles } from './task-files.ts';
 import { HubError } from './hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
@@ -22,7 +24,7 @@ export interface FramePort {
 }
 
 export interface RegistryOptions {
-  spoolDir: string;
+  files: TaskFiles;
   /** the engine model that will transcribe new tasks */
   model: () => string;
   /** unfinished tasks one user may have; more is refused with `overloaded` */
@@ -44,10 +46,7 @@ export interface ActorObserver {
 
 interface LiveTask {
   actor: LiveActor;
-  history: TaskEventFrame[];
   files: { audioPath: string; pcmPath: string };
-  /** finals of a stream written so far: the index of its next chunk record */
-  finals: number;
 }
 
 export class TaskRegistry {
@@ -56,6 +55,7 @@ export class TaskRegistry {
   private readonly fileMachine;
   private readonly streamMachine;
   private ports: FramePort[] = [];
+  private readonly frames: FrameLog;
 
   constructor(
     private readonly services: TaskServices & { stream: StreamServices },
@@ -64,6 +64,7 @@ export class TaskRegistry {
     private readonly log: LogFn = () => {},
     private readonly observer: ActorObserver = {},
   ) {
+    this.frames = new FrameLog(options.historyLength);
     this.fileMachine = createTaskMachine(services);
     this.streamMachine = createStreamMachine(services.stream);
   }
@@ -80,7 +81,7 @@ export class TaskRegistry {
   async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
     this.admit(input.userId);
     const task = this.newTask(input.userId, 'file', 'queued', input);
-    const files = { audioPath: input.uploadPath, pcmPath: join(this.options.spoolDir, `${task.id}.pcm`) };
+    const files = { audioPath: input.uploadPath, pcmPath: this.options.files.pcmPath(task.id) };
     await this.persistence.store.insert({ task, ...files });
     this.startFile({ task, ...files });
     this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
@@ -128,22 +129,6 @@ export class TaskRegistry {
     return this.live.get(id)?.actor.getSnapshot().context.task ?? this.recent.get(id);
   }
 
-  /** The task from memory, else from the store. */
-  async find(id: string): Promise<Task | undefined> {
-    return this.get(id) ?? (await this.persistence.store.get(id))?.task;
-  }
-
-  /** A page of a user's tasks, the live ones as they are in memory; transcripts only when asked. */
-  async list(query: ListQuery): Promise<TaskSummary[]> {
-    const stored = await this.persistence.store.list(query);
-    return stored
-      .map((t) => {
-        const live = this.get(t.id);
-        return live ? (query.segments ? live : summary(live)) : t;
-      })
-      .filter((t) => !query.status || t.status === query.status);
-  }
-
   isLive(id: string): boolean {
     return this.live.has(id);
   }
@@ -151,12 +136,7 @@ export class TaskRegistry {
   /** Frames after `since`, or undefined when they are no longer all in memory. */
   framesSince(id: string, since: number): TaskEventFrame[] | undefined {
     const entry = this.live.get(id);
-    if (!entry) return undefined;
-    const current = entry.actor.getSnapshot().context.task.seq;
-    if (since >= current) return since === current ? [] : undefined;
-    const first = entry.history[0];
-    if (!first || first.seq > since + 1) return undefined;
-    return entry.history.filter((f) => f.seq > since);
+    return entry ? this.frames.since(id, since, entry.actor.getSnapshot().context.task.seq) : undefined;
   }
 
   /** Cancels a running file task, or ends a live stream; false if it is not running. */
@@ -175,7 +155,7 @@ export class TaskRegistry {
     this.persistence.forget(id);
     this.recent.delete(id);
     const deleted = await this.persistence.store.delete(id);
-    if (stored) await removeFiles(stored);
+    if (stored) await this.options.files.remove(stored);
     if (deleted && stored) this.announce(stored.task.userId, { type: 'deleted', id });
     return deleted;
   }
@@ -245,21 +225,20 @@ export class TaskRegistry {
   private track(actor: LiveActor, record: TaskRecord): void {
     const { task, audioPath, pcmPath } = record;
     const files = { audioPath, pcmPath };
-    const entry: LiveTask = { actor, history: [], files, finals: task.segments.length };
+    const entry: LiveTask = { actor, files };
     this.live.set(task.id, entry);
     this.observer.started?.(task.id);
-    const onFrame = (frame: TaskEventFrame) => {
-      entry.history.push(frame);
-      if (entry.history.length > this.options.historyLength) entry.history.shift();
+    const onFrame = (frame: TaskEventFrame, chunk?: number) => {
+      this.frames.record(task.id, frame);
       // Final text is stored once, apart from the task record: a chunk's
       // segments for a file, each final for a stream.
       if (frame.type === 'segments') this.persistence.saveChunk({ taskId: task.id, chunk: frame.chunk, segments: frame.segments });
-      if (frame.type === 'final' && frame.text) {
-        this.persistence.saveChunk({ taskId: task.id, chunk: entry.finals++, segments: [{ start: frame.start, end: frame.end, text: frame.text }] });
+      if (frame.type === 'final' && chunk !== undefined) {
+        this.persistence.saveChunk({ taskId: task.id, chunk, segments: [{ start: frame.start, end: frame.end, text: frame.text }] });
       }
       for (const port of this.ports) port.publish(task.id, frame);
     };
-    (actor as TaskActor).on('frame', ({ frame }) => onFrame(frame));
+    (actor as StreamActor).on('frame', (emitted) => onFrame(emitted.frame, 'chunk' in emitted ? emitted.chunk : undefined));
     let savedSeq = task.seq;
     const onSnapshot = (context: { task: Task; chunks?: Checkpoint['chunks']; emitted?: number }) => {
       if (context.task.seq === savedSeq) return;
@@ -282,18 +261,14 @@ export class TaskRegistry {
     const task = entry.actor.getSnapshot().context.task;
     this.observer.stopped?.(id); // while it is still listed: its last state goes out first
     this.live.delete(id);
+    this.frames.forget(id);
     this.services.scheduler.forgetTask(id);
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.
     const pcm = entry.files.pcmPath;
-    if (pcm) rm(pcm, { force: true }).catch((error: unknown) => this.log('warn', 'could not remove a finished task\'s decoded audio', { taskId: id, error: String(error) }));
+    if (pcm) this.options.files.remove({ audioPath: '', pcmPath: pcm }).catch((error: unknown) => this.log('warn', 'could not remove a finished task\'s decoded audio', { taskId: id, error: String(error) }));
     if (!isFinished(task.status)) this.log('warn', 'task actor ended in a non-final state', { taskId: id, status: task.status });
     if (task.status === 'failed') this.log('warn', 'task failed', { taskId: id, userId: task.userId, kind: task.kind, code: task.error?.code, message: task.error?.message });
   }
-}
-
-/** Removes a task's files from the spool (streams have none). */
-export async function removeFiles(record: { audioPath: string; pcmPath: string }): Promise<void> {
-  await Promise.all([record.audioPath, record.pcmPath].filter(Boolean).map((path) => rm(path, { force: true })));
 }

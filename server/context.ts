@@ -2,6 +2,7 @@
 // root (main.ts): the actors' front doors, never their state.
 import type { Logger } from 'pino';
 import type { TaskRegistry } from '../actors/task-registry.ts';
+import type { TaskReader } from '../actors/task-reader.ts';
 import type { Persistence } from '../actors/persistence.ts';
 import type { Scheduler } from '../actors/scheduler.ts';
 import type { HubConfig } from './config.ts';
@@ -16,6 +17,8 @@ export interface HubContext {
   log: Logger;
   auth: Authenticator;
   registry: TaskRegistry;
+  /** reads for the API: memory, then the store */
+  tasks: TaskReader;
   persistence: Persistence;
   scheduler: Scheduler;
   engine: EngineService;

@@ -25,7 +25,6 @@ import { collectStats } from './stats.ts';
 import { Inspector } from '../actors/inspector.ts';
 import type { SocketState } from './ws/backpressure.ts';
 import { LiveLoad } from '../actors/live-load.ts';
-import type { Engine } from '../actors/chunk-runner.ts';
 import { CLOSE } from './ws/upgrade.ts';
 import { sweep, cutOffCount } from './ws/backpressure.ts';
 import { EmbeddedStore } from '../actors/stores/embedded-store.ts';
@@ -35,6 +34,7 @@ import { Persistence, DEFAULT_PERSISTENCE, type PersistenceOptions } from '../ac
 import { openStore, resumeLeftovers } from '../actors/boot.ts';
 import { Scheduler } from '../actors/scheduler.ts';
 import { TaskRegistry } from '../actors/task-registry.ts';
+import { TaskReader } from '../actors/task-reader.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
@@ -73,8 +73,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const app = uWS.App();
   const loop = new LoopMonitor();
   const sockets = new Set<WebSocket<SocketState>>();
-  // The admin view; its sources are read late, once they exist.
-  const inspector: Inspector = new Inspector(() => ({ registry, persistence, scheduler, pool: () => engine.workerPool }), adminPublisher(app));
+  // The admin view and the metrics come first: the parts report to them as they are built.
+  const inspector = new Inspector(adminPublisher(app));
+  const metrics = new HubMetrics();
 
   const onCorrupt = (message: string) => log('error', message);
   const store =
@@ -106,30 +107,9 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
           return undefined;
         })
       : undefined;
-  // Gauges read the parts at scrape time (after they exist).
-  const metrics = new HubMetrics({
-    tasksByStatus: () => countBy(registry.actors().map((a) => a.getSnapshot().context.task.status)),
-    socketsByRoute: () => ({ ws: 0, stream: 0, admin: 0, ...countBy([...sockets].map((ws) => (ws.getUserData() as { route?: string }).route ?? 'other')) }),
-    persistenceBacklog: () => persistence.stats().backlog,
-    queued: () => scheduler.stats().queued,
-    busyWorkers: () => engine.workerPool?.busy ?? 0,
-    loopLag: () => loop.last,
-    cutOffs: cutOffCount,
-  });
   const liveLoad = new LiveLoad(config.workers);
-  // The engine as the actors see it, measured on the way.
-  const measured = (kind: 'batch' | 'live'): Engine => ({
-    slots: engine.slots,
-    run: async (job, signal) => {
-      const result = await engine.run(job, signal);
-      if (kind === 'batch') metrics.chunksTranscribed.inc();
-      metrics.chunkSeconds.observe({ kind }, result.engineMs / 1000);
-      if (result.engineMs > 0) metrics.realTimeFactor.observe({ kind }, result.audioSec / (result.engineMs / 1000));
-      return result;
-    },
-  });
-  const batchEngine = measured('batch');
-  const liveEngine = measured('live');
+  const batchEngine = metrics.measured(engine, 'batch');
+  const liveEngine = metrics.measured(engine, 'live');
   const registry: TaskRegistry = new TaskRegistry(
     {
       prepareAudio: (input, pcm, signal) => preparer.prepare(input, pcm, signal),
@@ -158,15 +138,26 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
       },
     },
     persistence,
-    { spoolDir, model: () => engine.modelName ?? config.model ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
+    { files: spool, model: () => engine.modelName ?? config.model ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
     log,
     { inspect: inspector.inspect, started: (id) => inspector.started(id), stopped: (id) => inspector.stopped(id) },
   );
+  // Wiring: the inspector and the gauges read the parts, now that they exist.
+  inspector.attach({ registry, persistence, scheduler, pool: () => engine.workerPool });
+  metrics.readFrom({
+    tasksByStatus: () => countBy(registry.actors().map((a) => a.getSnapshot().context.task.status)),
+    socketsByRoute: () => ({ ws: 0, stream: 0, admin: 0, ...countBy([...sockets].map((ws) => (ws.getUserData() as { route?: string }).route ?? 'other')) }),
+    persistenceBacklog: () => persistence.stats().backlog,
+    queued: () => scheduler.stats().queued,
+    busyWorkers: () => engine.workerPool?.busy ?? 0,
+    loopLag: () => loop.last,
+    cutOffs: cutOffCount,
+  });
   void engine.ready().then((pool) => pool.on('change', () => pool.workers().forEach((w) => inspector.touch(`worker-${w.slot}`)))).catch(() => {});
 
   let shuttingDown = false;
   const context: HubContext = {
-    config, log: logger, auth: new Authenticator(config.tokens), registry, persistence, scheduler, engine, metrics, spoolDir, spool, ffmpeg,
+    config, log: logger, auth: new Authenticator(config.tokens), registry, tasks: new TaskReader(registry, store), persistence, scheduler, engine, metrics, spoolDir, spool, ffmpeg,
     vad: { impl: silero ? 'silero' : 'energy', ...(vadFailure ? { failure: vadFailure } : {}), worker: () => silero?.stats() },
     shuttingDown: () => shuttingDown,
   };
@@ -205,7 +196,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
     .then((swept) => swept.length > 0 && log('info', 'removed what the previous run left in the spool', { files: swept.length }))
     .catch((error: unknown) => log('warn', 'could not sweep the spool; will try at the next start', { error: String(error) }));
   await Promise.race([storeReady.catch(() => {}), new Promise((r) => setTimeout(r, STORE_WAIT_AT_START_MS).unref())]);
-  const retention = new AudioRetention(store, config.retentionHours, log);
+  const retention = new AudioRetention(store, spool, config.retentionHours, log);
   retention.start();
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {

@@ -2,6 +2,18 @@
 // gauges that mirror actor state are read at scrape time, so the hot paths
 // never pay for them.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Engine } from '../actors/chunk-runner.ts';
+
+/** What the gauges read at scrape time. */
+export interface MetricSources {
+  tasksByStatus: () => Record<string, number>;
+  socketsByRoute: () => Record<string, number>;
+  persistenceBacklog: () => number;
+  queued: () => Record<string, number>;
+  busyWorkers: () => number;
+  loopLag: () => { p50Ms: number; p99Ms: number };
+  cutOffs: () => number;
+}
 
 export class HubMetrics {
   readonly registry = new Registry();
@@ -35,16 +47,29 @@ export class HubMetrics {
     name: 'hub_persistence_write_seconds', help: 'Time of one batch write to the store', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [this.registry],
   });
 
-  constructor(read: {
-    tasksByStatus: () => Record<string, number>;
-    socketsByRoute: () => Record<string, number>;
-    persistenceBacklog: () => number;
-    queued: () => Record<string, number>;
-    busyWorkers: () => number;
-    loopLag: () => { p50Ms: number; p99Ms: number };
-    cutOffs: () => number;
-  }) {
+  constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The engine as the actors see it, timed on the way. */
+  measured(engine: Engine, kind: 'batch' | 'live'): Engine {
+    const { chunksTranscribed, chunkSeconds, realTimeFactor } = this;
+    return {
+      get slots() {
+        return engine.slots;
+      },
+      run: async (job, signal) => {
+        const result = await engine.run(job, signal);
+        if (kind === 'batch') chunksTranscribed.inc();
+        chunkSeconds.observe({ kind }, result.engineMs / 1000);
+        if (result.engineMs > 0) realTimeFactor.observe({ kind }, result.audioSec / (result.engineMs / 1000));
+        return result;
+      },
+    };
+  }
+
+  /** The gauges that mirror the parts' state; called once, when the parts exist. */
+  readFrom(read: MetricSources): void {
     const r = [this.registry];
     new Gauge({
       name: 'hub_tasks', help: 'Live tasks and streams by status', labelNames: ['status'] as const, registers: r,

@@ -8,12 +8,13 @@ import { readdir, rm, stat, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HubError } from '../actors/hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
+import type { TaskFiles } from '../actors/task-files.ts';
 
 const FREE_RESERVE_BYTES = 512 * 1024 * 1024;
 const MEASURE_EVERY_MS = 5_000;
 const ABANDONED_AFTER_MS = 7 * 24 * 3_600_000;
 
-export class Spool {
+export class Spool implements TaskFiles {
   private onDisk = 0;
   private free = Number.POSITIVE_INFINITY;
   private incoming = 0;
@@ -65,6 +66,16 @@ export class Spool {
         counted = 0;
       },
     };
+  }
+
+  /** The decoded audio of task `id` while it is transcribed. */
+  pcmPath(id: string): string {
+    return join(this.dir, `${id}.pcm`);
+  }
+
+  /** Removes a task's files (streams have none); a file already gone is fine. */
+  async remove(record: { audioPath: string; pcmPath: string }): Promise<void> {
+    await Promise.all([record.audioPath, record.pcmPath].filter(Boolean).map((path) => rm(path, { force: true })));
   }
 
   /** Where an upload for task `id` is stored while and after it is received. */

@@ -78,7 +78,7 @@ function requireCaller(request: Request): Caller {
 
 /** The caller's task, from memory or the store; another user's task does not exist. */
 async function ownTask(ctx: HubContext, caller: Caller, id: string): Promise<Task> {
-  const task = await ctx.registry.find(id);
+  const task = await ctx.tasks.find(id);
   if (!task || task.userId !== caller.userId) throw new HubError('not_found', `no task ${id}`);
   return task;
 }
@@ -175,7 +175,7 @@ export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
       const caller = requireCaller(request);
       const q = parseQuery(listQuery, request.query);
       // Transcripts only when asked: 200 long ones would be read and encoded on the loop.
-      const tasks = await ctx.registry.list({ userId: caller.userId, limit: q.limit, segments: q.segments === '1', ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
+      const tasks = await ctx.tasks.list({ userId: caller.userId, limit: q.limit, segments: q.segments === '1', ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
       const next = tasks.length === q.limit ? tasks.at(-1)?.createdAt : undefined;
       reply.json(200, tasks, next ? [['X-Next-Before', next]] : []);
     }),

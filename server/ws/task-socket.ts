@@ -146,9 +146,9 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
         if (since === undefined || since < task.seq) send(ws, { type: 'task', id, seq: task.seq, task });
       });
     };
-    const inMemory = ctx.registry.get(id);
+    const inMemory = ctx.tasks.get(id);
     if (inMemory) return answer(inMemory);
-    ctx.registry
+    ctx.tasks
       .find(id)
       .then(answer)
       .catch((error: unknown) => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { EmbeddedStore } from '../../actors/stores/embedded-store.ts';
 import { AudioRetention } from '../../actors/retention.ts';
 import { makeTask } from '../helpers/tasks.ts';
+import { Spool } from '../../server/spool.ts';
 
 t.test('removes the audio of finished tasks past retention, keeps everything else', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'retention-test-'));
@@ -25,7 +26,7 @@ t.test('removes the audio of finished tasks past retention, keeps everything els
     await writeFile(join(dir, `${task.id}.upload`), 'audio');
     await store.insert({ task, audioPath: join(dir, `${task.id}.upload`), pcmPath: join(dir, `${task.id}.pcm`) });
   }
-  const retention = new AudioRetention(store, 72);
+  const retention = new AudioRetention(store, new Spool(dir, 1 << 30), 72);
   t.equal(await retention.sweep(now), 2);
   const exists = (id: string) => access(join(dir, `${id}.upload`)).then(() => true, () => false);
   t.notOk(await exists(tasks.old.id));
