@@ -20,6 +20,7 @@ import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/vad.ts';
 import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
+import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
 
 export const PARTIAL_STEP_MS = 500;
 export const MAX_WINDOW_SEC = 25;
@@ -294,7 +295,7 @@ export class LiveTranscriber {
   private agree(u: Utterance, segments: EngineSegment[]): void {
     let agreed = 0;
     const previous = u.previous ?? [];
-    while (agreed < segments.length - 1 && agreed < previous.length && norm(segments[agreed]!.text) === norm(previous[agreed]!.text)) agreed++;
+    while (agreed < segments.length - 1 && agreed < previous.length && sameText(segments[agreed]!.text, previous[agreed]!.text)) agreed++;
     if (agreed > 0 && u === this.current) {
       const committed = segments.slice(0, agreed);
       const cut = Math.min(u.length, Math.round(committed.at(-1)!.end * SAMPLE_RATE));
@@ -331,31 +332,7 @@ export class LiveTranscriber {
   }
 }
 
-/** the longest repetition of committed words looked for at the start of a later pass (as whisper_streaming) */
-const MAX_OVERLAP = 5;
-const words = (text: string) => text.split(/\s+/).filter(Boolean);
-const bare = (word: string) => word.toLowerCase().replace(/[^\p{L}\p{N}']/gu, '');
-
-/**
- * The cut after a commit falls where whisper said a segment ended, which can
- * be a little early: the next pass then hears the last word or two again.
- * Drops the longest start of `text` (up to MAX_OVERLAP words) that repeats
- * the end of what was committed.
- */
-export function dropOverlap(text: string, tail: string[]): string {
-  if (tail.length === 0 || !text) return text;
-  const head = words(text);
-  for (let n = Math.min(MAX_OVERLAP, tail.length, head.length); n >= 1; n--) {
-    let same = true;
-    for (let i = 0; i < n && same; i++) same = bare(head[i]!) === bare(tail[tail.length - n + i]!);
-    if (same) return head.slice(n).join(' ');
-  }
-  return text;
-}
-
 const round = (s: number) => Math.round(s * 1000) / 1000;
-const norm = (text: string) => text.trim().toLowerCase().replace(/\s+/g, ' ');
-const joinText = (segments: EngineSegment[]) => segments.map((s) => s.text.trim()).filter(Boolean).join(' ');
 
 function joinChunks(chunks: Float32Array[], length: number): Float32Array {
   if (chunks.length === 1) return chunks[0]!;

@@ -132,8 +132,6 @@ export interface ErrorFrame {
   code: ErrorCode;
   message: string;
   ref?: unknown;
-  /** the task the refused message was about, when it named one */
-  id?: string;
 }
 export interface PongFrame {
   type: 'pong';

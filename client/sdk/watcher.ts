@@ -154,8 +154,8 @@ export class TaskWatcher {
 
   private receive(frame: Record<string, unknown> & { type: string }): void {
     if (frame.type === 'error' && typeof frame.seq !== 'number') {
-      // an answer to a subscribe: it echoes the task as `ref` (and names it as `id`)
-      const id = typeof frame.id === 'string' ? frame.id : typeof frame.ref === 'string' ? frame.ref : undefined;
+      // an answer to a subscribe: the watcher sends the task's id as `ref`, and the hub echoes it
+      const id = typeof frame.ref === 'string' ? frame.ref : undefined;
       const error = new HubApiError(String(frame.code), String(frame.message));
       const watch = id !== undefined ? this.watches.get(id) : undefined;
       watch?.handlers.forEach((h) => h.onError?.(error));

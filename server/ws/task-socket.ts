@@ -59,8 +59,8 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     const { data: bytes, binary } = encodeFor(ws.getUserData().encoding, frame);
     sendOrCut(ws, bytes, binary);
   };
-  const fail = (ws: WebSocket<TaskSocketData>, code: 'bad_request' | 'not_found' | 'internal', message: string, ref?: unknown, id?: string) =>
-    send(ws, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}), ...(id !== undefined ? { id } : {}) });
+  const fail = (ws: WebSocket<TaskSocketData>, code: 'bad_request' | 'not_found' | 'internal', message: string, ref?: unknown) =>
+    send(ws, { type: 'error', code, message, ...(ref !== undefined ? { ref } : {}) });
 
   app.ws<TaskSocketData>('/v1/ws', guardSocket('/v1/ws', ctx.log, {
     maxPayloadLength: UWS_MAX_PAYLOAD,
@@ -122,9 +122,9 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     const mine = (task: Task | undefined): task is Task => task?.userId === data.caller!.userId;
     if (ctx.registry.isLive(id)) {
       const task = ctx.registry.get(id);
-      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref, id);
+      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref);
       if (!data.subscriptions.has(id) && data.subscriptions.size >= MAX_SUBSCRIPTIONS) {
-        return fail(ws, 'bad_request', `at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`, ref, id);
+        return fail(ws, 'bad_request', `at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`, ref);
       }
       // Subscribing and catching up in one turn of the loop: no frame can fall between.
       ws.cork(() => {
@@ -140,7 +140,7 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
     // A finished task (from memory, else the store): it will not change again.
     const answer = (task: Task | undefined) => {
       if (data.closed) return;
-      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref, id);
+      if (!mine(task)) return fail(ws, 'not_found', `no task ${id}`, ref);
       ws.cork(() => {
         if (ref !== undefined) send(ws, withRef({ type: 'subscribed' as const, id }));
         if (since === undefined || since < task.seq) send(ws, { type: 'task', id, seq: task.seq, task });
@@ -153,7 +153,7 @@ export function registerTaskSocket(app: TemplatedApp, ctx: HubContext, sockets: 
       .then(answer)
       .catch((error: unknown) => {
         ctx.log.error({ err: error, taskId: id }, 'subscribe lookup failed');
-        fail(ws, 'internal', 'could not look the task up; try again', ref, id);
+        fail(ws, 'internal', 'could not look the task up; try again', ref);
       });
   }
 }

@@ -1,7 +1,8 @@
 // The live transcriber's policy with an engine double: utterances from the
 // VAD, partials as audio grows, LocalAgreement-2 commits, finals at the end.
 import t from 'tap';
-import { LiveTranscriber, dropOverlap, type LiveEvent } from '../../actors/live-transcriber.ts';
+import { LiveTranscriber, type LiveEvent } from '../../actors/live-transcriber.ts';
+import { dropOverlap } from '../../actors/live-text.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
 import type { EngineJob, EngineResult } from '../../native/engine/types.ts';
 import { EnergyVad, type VadEvent, type VoiceDetector } from '../../native/audio/vad.ts';

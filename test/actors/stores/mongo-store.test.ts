@@ -61,8 +61,9 @@ t.test('corrupt documents are a clear error, not a crash', async (t) => {
   for (const doc of server.collection('hub_test.task_chunks').values()) doc.segments = [{ text: 42 }];
   await t.rejects(store.get(bad!.id), { code: 'corrupt_record', message: new RegExp(`${bad!.id}.*seq`) });
   await t.rejects(store.get(badChunk!.id), { code: 'corrupt_record', message: /chunk 0/ });
-  t.same((await store.list({ userId: 'alice', limit: 10 })).map((x) => x.id), [good!.id]);
+  t.same((await store.list({ userId: 'alice', limit: 10, segments: true })).map((x) => x.id), [good!.id]);
   t.equal(corrupt.length, 2);
+  t.same((await store.list({ userId: 'alice', limit: 10 })).map((x) => x.id), [badChunk!.id, good!.id], 'a list without transcripts does not read the bad chunk');
 });
 
 t.test('an outage fails fast and heals by itself when the server is back', async (t) => {
