@@ -1,7 +1,7 @@
 // The last frames of each live task, so a client that saw a gap (or comes
 // back with `since`) is brought up to date from memory. Bounded per task;
 // when what a client missed is no longer all here, it is sent the whole task.
-import type { TaskEventFrame } from '../client/protocol.ts';
+import type { TaskEventFrame } from '../client/protocol/types.ts';
 
 export class FrameLog {
   private readonly frames = new Map<string, TaskEventFrame[]>();

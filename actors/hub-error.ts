@@ -1,7 +1,7 @@
-// An error with a stable protocol code (see client/protocol.ts ERROR_CODES):
+// An error with a stable protocol code (see client/protocol/types.ts ERROR_CODES):
 // what every refusal inside the hub throws, and what the server turns into an
 // HTTP status or a socket error frame.
-import type { ErrorCode } from '../client/protocol.ts';
+import type { ErrorCode } from '../client/protocol/types.ts';
 
 export class HubError extends Error {
   constructor(

@@ -6,7 +6,7 @@
 // THROTTLE_MS per actor, and only while an admin is watching: with nobody
 // watching, an inspection event costs one comparison.
 import type { InspectionEvent } from 'xstate';
-import type { Task } from '../client/protocol.ts';
+import type { ActorInfo, AdminFrame } from '../client/protocol/types.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import type { Persistence } from './persistence.ts';
 import type { Scheduler } from './scheduler.ts';
@@ -15,21 +15,8 @@ import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 
 export const THROTTLE_MS = 250;
 
-export interface ActorInfo {
-  id: string;
-  kind: 'task' | 'stream' | 'persistence' | 'scheduler' | 'worker';
-  /** the actor's state (machine state value, or the worker's/scheduler's state) */
-  state: string;
-  startedAt: string;
-  userId?: string;
-  status?: Task['status'];
-  progress?: Task['progress'];
-  seq?: number;
-  name?: string;
-  [detail: string]: unknown;
-}
-
-export type InspectorFrame = ({ type: 'actor' } & ActorInfo) | { type: 'actor_stopped'; id: string };
+export type InspectorFrame = Extract<AdminFrame, { type: 'actor' | 'actor_stopped' }>;
+export type { ActorInfo };
 
 interface Sources {
   registry: TaskRegistry;

@@ -1,7 +1,7 @@
 // Places a chunk's segments on the recording's timeline: shifts them by the
 // chunk's offset and keeps the transcript ordered and non-overlapping across
 // chunk boundaries. Pure.
-import type { Segment } from '../client/protocol.ts';
+import type { Segment } from '../client/protocol/types.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;

@@ -5,7 +5,7 @@
 // survives its connection: a client that reconnects within the grace period
 // carries on; one that does not is flushed and marked `interrupted`.
 import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol.ts';
+import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol/types.ts';
 import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTiming } from './live-transcriber.ts';
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';

@@ -4,7 +4,7 @@
 // transcription, which report back with events; cancelling stops them, and
 // stopping them aborts their work.
 import { setup, fromCallback, enqueueActions, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import { asErrorCode, type Task, type TaskError, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
+import { asErrorCode, type Task, type TaskError, type TaskEventFrame, type TaskStatus } from '../client/protocol/types.ts';
 import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
 import type { PreparedAudio } from '../native/audio/audio-worker.ts';
 import { samplesToSeconds } from '../native/audio/pcm.ts';

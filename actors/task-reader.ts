@@ -1,6 +1,6 @@
 // Reads of tasks for the API: from memory (the live actors and the recently
 // finished, which own the truth), else from the store. Never writes.
-import { summary, type Task, type TaskSummary } from '../client/protocol.ts';
+import { summary, type Task, type TaskSummary } from '../client/protocol/types.ts';
 import type { ListQuery, TaskStore } from './stores/task-store.ts';
 
 export interface TaskMemory {

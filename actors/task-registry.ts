@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol.ts';
+import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol/types.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';

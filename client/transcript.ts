@@ -1,6 +1,6 @@
 // Transcript exports (txt, srt, vtt, json) from a task's segments. Pure
 // functions shared by the hub's transcript route and the clients.
-import type { Segment, Task, TranscriptFormat } from './protocol.ts';
+import type { Segment, Task, TranscriptFormat } from './protocol/types.ts';
 
 export const TRANSCRIPT_CONTENT_TYPES: Record<TranscriptFormat, string> = {
   json: 'application/json; charset=utf-8',

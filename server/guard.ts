@@ -5,8 +5,8 @@
 import type { Logger } from 'pino';
 import type { HttpRequest, HttpResponse, TemplatedApp, WebSocket, WebSocketBehavior } from 'uWebSockets.js';
 import type { Caller } from './auth.ts';
-import type { ErrorFrame } from '../client/protocol.ts';
-import { encodeFor, type Encoding } from '../client/codec.ts';
+import type { ErrorFrame } from '../client/protocol/types.ts';
+import { encodeFor, type Encoding } from '../client/protocol/codec.ts';
 
 const INTERNAL_MESSAGE = 'something went wrong on our side; it has been logged';
 

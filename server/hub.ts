@@ -41,7 +41,7 @@ import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { SileroService } from '../native/audio/silero-vad.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
-import { isFinished } from '../client/protocol.ts';
+import { isFinished } from '../client/protocol/types.ts';
 
 /** How long start-up waits for the store before serving without it. */
 const STORE_WAIT_AT_START_MS = 10_000;

@@ -2,11 +2,12 @@
 // persistence, the event loop, memory and sockets, read from the parts at that
 // moment (nothing is counted on the hot paths for it).
 import type { HubContext } from './context.ts';
+import type { StatsFrame } from '../client/protocol/types.ts';
 import type { LoopMonitor } from './loop-monitor.ts';
 import type { WebSocket } from './uws.ts';
 import type { SocketState } from './ws/backpressure.ts';
 
-export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<WebSocket<SocketState>>) {
+export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<WebSocket<SocketState>>): StatsFrame {
   const pool = ctx.engine.workerPool;
   const workers = pool?.workers() ?? [];
   const queue = ctx.scheduler.stats();
@@ -19,7 +20,7 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
   const memory = process.memoryUsage();
   const mb = (bytes: number) => Math.round((bytes / 1048576) * 10) / 10;
   return {
-    type: 'stats' as const,
+    type: 'stats',
     at: new Date().toISOString(),
     uptimeSec: Math.round(process.uptime()),
     engine: { ...ctx.engine.status() },

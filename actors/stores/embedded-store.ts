@@ -2,7 +2,7 @@
 // run in its own worker thread so that no query ever blocks the hub's loop.
 import { ThreadWorker } from '../../native/isolates.ts';
 import type { Read, SqliteWorkerApi } from './sqlite-worker.ts';
-import type { TaskSummary } from '../../client/protocol.ts';
+import type { TaskSummary } from '../../client/protocol/types.ts';
 import { CorruptRecordError, type ListQuery, type StoredTask, type TaskRecord, type TaskStore, type WriteBatch } from './task-store.ts';
 
 export class EmbeddedStore implements TaskStore {

@@ -4,7 +4,7 @@
 // (one immutable document per finished chunk). Every document read back is
 // validated before it reaches the hub.
 import { MongoClient, type Collection, type Db, type AnyBulkWriteOperation } from 'mongodb';
-import { FINISHED_STATUSES, summary, type TaskStatus, type TaskSummary } from '../../client/protocol.ts';
+import { FINISHED_STATUSES, summary, type TaskStatus, type TaskSummary } from '../../client/protocol/types.ts';
 import {
   parseChunkSegments,
   parseTaskRecord,

@@ -5,7 +5,7 @@ import { workerData, parentPort } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import * as Comlink from 'comlink';
 import { portEndpoint } from '../../native/endpoints.ts';
-import { FINISHED_STATUSES, summary, type Segment, type TaskSummary } from '../../client/protocol.ts';
+import { FINISHED_STATUSES, summary, type Segment, type TaskSummary } from '../../client/protocol/types.ts';
 import { parseChunkSegments, parseTaskRecord, withoutSegments, type ListQuery, type TaskRecord, type WriteBatch } from './task-store.ts';
 
 const db = new Database((workerData as { path: string }).path);

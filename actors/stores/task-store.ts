@@ -6,7 +6,7 @@
 // that chunk's segments, so a long transcript never means rewriting a growing
 // document on every chunk.
 import { z } from 'zod';
-import { TASK_STATUSES, type Segment, type Task, type TaskStatus, type TaskSummary } from '../../client/protocol.ts';
+import { TASK_STATUSES, type Segment, type Task, type TaskStatus, type TaskSummary } from '../../client/protocol/types.ts';
 import type { ChunkPlan } from '../../native/audio/chunk-planner.ts';
 
 /** Where a task's work stands: enough to resume it after a crash. */

@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
-import { isFinished, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol.ts';
+import { isFinished, TRANSCRIPT_FORMATS, type StatsFrame, type TranscriptFormat } from '../protocol/types.ts';
 
 const USAGE = `usage:
   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]
@@ -120,7 +120,7 @@ async function tasks(hub: HubClient, opts: { status?: string; limit?: string; js
 }
 
 async function adminWatch(hub: HubClient): Promise<number> {
-  let stats: Record<string, unknown> = {};
+  let stats: StatsFrame | undefined;
   let failure: HubApiError | undefined;
   const conn = hub.admin({ onStats: (s) => (stats = s), onError: (e) => (failure = e) });
   for (;;) {
@@ -130,8 +130,8 @@ async function adminWatch(hub: HubClient): Promise<number> {
       const detail = progress !== undefined ? `${progress}%` : a.job ? `job ${String((a.job as { taskId?: string }).taskId ?? '').slice(0, 8)}` : '';
       return `${a.kind.padEnd(12)} ${a.id.slice(0, 36).padEnd(37)} ${String(a.state).padEnd(20)} ${String(a.userId ?? '').padEnd(10)} ${detail}`;
     });
-    const queue = stats.queue as { live?: number; batch?: number } | undefined;
-    const loop = stats.eventLoop as { p99Ms?: number } | undefined;
+    const queue = stats?.queue;
+    const loop = stats?.eventLoop;
     const header = `queue live ${queue?.live ?? '-'} batch ${queue?.batch ?? '-'}   loop p99 ${loop?.p99Ms ?? '-'} ms   ${new Date().toLocaleTimeString()}`;
     process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${header}\n${'KIND'.padEnd(12)} ${'ID'.padEnd(37)} ${'STATE'.padEnd(20)} ${'USER'.padEnd(10)} WORK\n${rows.join('\n')}\n`);
     await new Promise((r) => setTimeout(r, 1000));

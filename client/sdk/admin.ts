@@ -3,17 +3,13 @@
 // `inspect` and `cancel` as promises. Reconnects by itself like the watcher.
 import { HubApiError, CLOSE_CODES } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
+import type { ActorInfo, AdminFrame, StatsFrame } from '../protocol/types.ts';
 
-export interface ActorInfo {
-  id: string;
-  kind: string;
-  state: string;
-  [key: string]: unknown;
-}
+export type { ActorInfo };
 
 export interface AdminHandlers {
   onActors?: (actors: Map<string, ActorInfo>) => void;
-  onStats?: (stats: Record<string, unknown>) => void;
+  onStats?: (stats: StatsFrame) => void;
   onError?: (error: HubApiError) => void;
 }
 
@@ -24,7 +20,7 @@ export class AdminConnection {
   private attempt = 0;
   private refs = 0;
   private reconnect: ReturnType<typeof setTimeout> | undefined;
-  private readonly pending = new Map<number, { resolve: (v: Record<string, unknown>) => void; reject: (e: HubApiError) => void }>();
+  private readonly pending = new Map<number, { resolve: (v: AdminFrame) => void; reject: (e: HubApiError) => void }>();
 
   constructor(
     private readonly options: { url: string; token?: string; WebSocket?: WebSocketConstructor },
@@ -34,7 +30,7 @@ export class AdminConnection {
   }
 
   inspect(id: string): Promise<unknown> {
-    return this.request({ type: 'inspect', id }).then((f) => f.snapshot);
+    return this.request({ type: 'inspect', id }).then((f) => (f.type === 'snapshot' ? f.snapshot : undefined));
   }
 
   async cancel(id: string): Promise<void> {
@@ -50,7 +46,7 @@ export class AdminConnection {
     this.pending.clear();
   }
 
-  private request(message: Record<string, unknown>): Promise<Record<string, unknown>> {
+  private request(message: Record<string, unknown>): Promise<AdminFrame> {
     const ref = ++this.refs;
     return new Promise((resolve, reject) => {
       if (this.socket?.readyState !== 1) return reject(new HubApiError('network', 'not connected to the hub'));
@@ -67,7 +63,7 @@ export class AdminConnection {
     this.socket = ws;
     ws.onopen = () => (this.attempt = 0);
     ws.onerror = () => {};
-    ws.onmessage = (e) => this.receive(decodeFrame(e.data));
+    ws.onmessage = (e) => this.receive(decodeFrame(e.data) as AdminFrame);
     ws.onclose = (e) => {
       this.socket = undefined;
       const code = CLOSE_CODES[e.code];
@@ -80,26 +76,44 @@ export class AdminConnection {
     };
   }
 
-  private receive(frame: Record<string, unknown> & { type: string }): void {
-    const ref = typeof frame.ref === 'number' ? this.pending.get(frame.ref) : undefined;
-    if (ref) {
-      this.pending.delete(frame.ref as number);
-      if (frame.type === 'error') ref.reject(new HubApiError(String(frame.code), String(frame.message)));
-      else ref.resolve(frame);
+  private receive(frame: AdminFrame): void {
+    const ref = 'ref' in frame && typeof frame.ref === 'number' ? frame.ref : undefined;
+    const waiting = ref !== undefined ? this.pending.get(ref) : undefined;
+    if (waiting) {
+      this.pending.delete(ref!);
+      if (frame.type === 'error') waiting.reject(new HubApiError(frame.code, frame.message));
+      else waiting.resolve(frame);
       return;
     }
-    if (frame.type === 'actors') {
-      this.actors.clear();
-      for (const a of frame.actors as ActorInfo[]) this.actors.set(a.id, a);
-    } else if (frame.type === 'actor') {
-      const { type: _type, ...info } = frame;
-      this.actors.set(String(frame.id), info as unknown as ActorInfo);
-    } else if (frame.type === 'actor_stopped') {
-      this.actors.delete(String(frame.id));
-    } else if (frame.type === 'stats') {
-      this.handlers.onStats?.(frame);
-      return;
-    } else return;
+    switch (frame.type) {
+      case 'actors':
+        this.actors.clear();
+        for (const a of frame.actors) this.actors.set(a.id, a);
+        break;
+      case 'actor': {
+        const { type: _type, ...info } = frame;
+        this.actors.set(frame.id, info as ActorInfo);
+        break;
+      }
+      case 'actor_stopped':
+        this.actors.delete(frame.id);
+        break;
+      case 'stats':
+        return this.handlers.onStats?.(frame);
+      case 'error':
+        return this.handlers.onError?.(new HubApiError(frame.code, frame.message));
+      case 'snapshot':
+      case 'cancelled':
+      case 'pong':
+        return; // answers to requests no longer waited for
+      default:
+        return unknownFrame(frame);
+    }
     this.handlers.onActors?.(this.actors);
   }
+}
+
+/** Every admin frame is handled above: a new one fails to compile here until it is. */
+function unknownFrame(frame: never): void {
+  void frame;
 }

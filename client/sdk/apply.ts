@@ -1,6 +1,6 @@
 // Keeps a client-side copy of a task up to date with the frames about it.
 // Pure: the same frames always give the same task.
-import type { Task, TaskEventFrame } from '../protocol.ts';
+import type { Task, TaskEventFrame } from '../protocol/types.ts';
 
 export function applyFrame(task: Task, frame: TaskEventFrame): Task {
   const next: Task = { ...task, seq: frame.seq };

@@ -2,7 +2,7 @@
 // the browser's own, or the `ws` package where there is none (Node 20). The
 // token travels as `?token=` (browsers cannot set headers on a WebSocket).
 // Frames are MessagePack; they come out decoded.
-import { decode, encode } from '../codec.ts';
+import { decode, encode } from '../protocol/codec.ts';
 
 export type WebSocketLike = {
   binaryType: string;

@@ -2,7 +2,7 @@
 // header, errors as HubApiError with the protocol's code. Uploads stream and
 // report byte-level progress (XMLHttpRequest in browsers, node:http in Node);
 // large ones are resumable (tus), so a broken link costs one piece, not the file.
-import type { Task, TaskStatus, TaskSummary, TranscriptFormat } from '../protocol.ts';
+import type { Task, TaskStatus, TaskSummary, TranscriptFormat } from '../protocol/types.ts';
 import { HubApiError } from './errors.ts';
 import { RESUMABLE_ABOVE, uploadResumable } from './resumable.ts';
 

@@ -14,7 +14,7 @@ import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
 import type { WebSocketConstructor } from './connection.ts';
 import { AdminConnection, type AdminHandlers } from './admin.ts';
 import { startStream, type StreamOptions, type StreamSource } from './stream.ts';
-import { isFinished, type Task, type TaskStatus, type TranscriptFormat } from '../protocol.ts';
+import { isFinished, type Task, type TaskStatus, type TranscriptFormat } from '../protocol/types.ts';
 import { HubApiError } from './errors.ts';
 
 export { HubApiError, CLOSE_CODES } from './errors.ts';
@@ -24,7 +24,7 @@ export type { LiveHandlers, LiveOptions } from './live.ts';
 export type { LiveStream, StreamOptions, StreamSource } from './stream.ts';
 export type { FeedHandlers, WatchHandlers } from './watcher.ts';
 export type { ActorInfo, AdminHandlers } from './admin.ts';
-export type * from '../protocol.ts';
+export type * from '../protocol/types.ts';
 
 export interface HubClientOptions {
   /** the hub's http(s) address */

@@ -4,7 +4,7 @@
 // `resume` and `since` (backoff with jitter); for raw PCM it re-sends the audio
 // past what the hub says it received, so nothing is lost. `close()` ends it
 // cleanly and resolves with the seconds of audio the hub received.
-import type { FinalFrame, LagFrame, PartialFrame, StreamFormat } from '../protocol.ts';
+import type { FinalFrame, LagFrame, PartialFrame, StreamFormat } from '../protocol/types.ts';
 import { CLOSE_CODES, HubApiError } from './errors.ts';
 import { backoff, decodeFrame, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
 

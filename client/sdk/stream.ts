@@ -4,7 +4,7 @@
 // (a pipe, process.stdin). Raw PCM from bytes, files and iterables is paced
 // like a microphone (real time unless `speed` says otherwise); finite sources
 // close the session when they run out, the microphone runs until `stop()`.
-import type { StreamFormat } from '../protocol.ts';
+import type { StreamFormat } from '../protocol/types.ts';
 import { HubApiError } from './errors.ts';
 import { LiveSession, pcmBytesPerSecond, type LiveHandlers, type LiveOptions } from './live.ts';
 import { captureMicrophone, type Microphone } from './microphone.ts';

@@ -6,7 +6,7 @@
 // task kept up to date and every frame, in order. The same socket carries the
 // caller's task feed (tasks created or deleted by any client), switched back
 // on after every reconnect.
-import { isFinished, type CreatedFrame, type DeletedFrame, type Task, type TaskEventFrame } from '../protocol.ts';
+import { isFinished, type CreatedFrame, type DeletedFrame, type Task, type TaskEventFrame } from '../protocol/types.ts';
 import { applyFrame } from './apply.ts';
 import { HubApiError } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';

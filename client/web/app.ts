@@ -3,7 +3,7 @@
 // Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
 // views are small functions that render into #main.
 import { createHubClient, HubApiError, type HubClient, type Task, type TaskSummary, type LiveStream } from '../sdk/index.ts';
-import { isFinished } from '../protocol.ts';
+import { isFinished, type StatsFrame } from '../protocol/types.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
 import { ago, bytes, clock, h, sparkline } from './dom.ts';
 
@@ -345,11 +345,8 @@ function adminView(): void {
       }),
     );
   };
-  const renderStats = (s: Record<string, unknown>) => {
-    const queue = s.queue as { live: number; batch: number };
-    const workers = s.workers as { size: number; busy: number };
-    const loop = s.eventLoop as { p99Ms: number };
-    const memory = s.memory as { rssMb: number };
+  const renderStats = (s: StatsFrame) => {
+    const { queue, workers, eventLoop: loop, memory } = s;
     for (const [k, v] of [['live', queue.live], ['batch', queue.batch], ['busy', workers.busy], ['lag', loop.p99Ms]] as const) {
       history[k].push(v);
       if (history[k].length > 60) history[k].shift();

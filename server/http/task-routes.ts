@@ -13,7 +13,7 @@ import type { Caller } from '../auth.ts';
 import { Reply } from './reply.ts';
 import { receiveBody } from './upload.ts';
 import { HubError } from '../../actors/hub-error.ts';
-import { LANGUAGES, TASK_STATUSES, TRANSCRIPT_FORMATS, isFinished, type Task } from '../../client/protocol.ts';
+import { LANGUAGES, TASK_STATUSES, TRANSCRIPT_FORMATS, isFinished, type Task } from '../../client/protocol/types.ts';
 import { TRANSCRIPT_CONTENT_TYPES, formatTranscript } from '../../client/transcript.ts';
 
 interface Request {

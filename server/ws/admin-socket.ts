@@ -7,9 +7,10 @@
 import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
-import type { Inspector, InspectorFrame } from '../../actors/inspector.ts';
-import { encodeFor, type Encoding } from '../../client/codec.ts';
-import { adminMessageSchema } from '../../client/messages.ts';
+import type { Inspector } from '../../actors/inspector.ts';
+import type { AdminFrame } from '../../client/protocol/types.ts';
+import { encodeFor, type Encoding } from '../../client/protocol/codec.ts';
+import { adminMessageSchema } from '../../client/protocol/messages.ts';
 import { UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';
@@ -24,7 +25,7 @@ export interface AdminSocketData extends SocketState {
 const topic = (encoding: Encoding) => `${encoding}/admin`;
 
 /** Publishes admin frames to every admin socket, encoded once per encoding in use. */
-export function adminPublisher(app: TemplatedApp): (frame: InspectorFrame | Record<string, unknown>) => void {
+export function adminPublisher(app: TemplatedApp): (frame: AdminFrame) => void {
   return (frame) => {
     for (const encoding of ['msgpack', 'json'] as const) {
       if (app.numSubscribers(topic(encoding)) === 0) continue;
@@ -39,7 +40,7 @@ export function adminWatched(app: TemplatedApp): boolean {
 }
 
 export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>, inspector: Inspector): void {
-  const send = (ws: WebSocket<AdminSocketData>, frame: Record<string, unknown>) => {
+  const send = (ws: WebSocket<AdminSocketData>, frame: AdminFrame) => {
     const { data, binary } = encodeFor(ws.getUserData().encoding, frame);
     sendOrCut(ws, data, binary);
   };

@@ -4,8 +4,8 @@
 // client input is never stringified or echoed back, except a `ref` that
 // passed the schema's bounds and a message type that is a short plain word.
 import type { z } from 'zod';
-import type { ErrorFrame } from '../../client/protocol.ts';
-import { decode } from '../../client/codec.ts';
+import type { ErrorFrame } from '../../client/protocol/types.ts';
+import { decode } from '../../client/protocol/codec.ts';
 import { CLOSE } from './upgrade.ts';
 
 /** No client message of the protocol nests deeper or holds more values than this. */

@@ -8,9 +8,9 @@ import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
-import type { FeedFrame, ServerFrame, Task, TaskEventFrame } from '../../client/protocol.ts';
-import { clientMessageSchema } from '../../client/messages.ts';
-import { encodeFor, type Encoding } from '../../client/codec.ts';
+import type { FeedFrame, ServerFrame, Task, TaskEventFrame } from '../../client/protocol/types.ts';
+import { clientMessageSchema } from '../../client/protocol/messages.ts';
+import { encodeFor, type Encoding } from '../../client/protocol/codec.ts';
 import { UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { CLOSE, acceptUpgrade } from './upgrade.ts';

@@ -5,7 +5,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
-import type { Encoding } from '../../client/codec.ts';
+import type { Encoding } from '../../client/protocol/codec.ts';
 
 export const CLOSE = {
   normal: 1000,

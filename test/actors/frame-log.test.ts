@@ -3,7 +3,7 @@
 // the whole task" (undefined).
 import t from 'tap';
 import { FrameLog } from '../../actors/frame-log.ts';
-import type { TaskEventFrame } from '../../client/protocol.ts';
+import type { TaskEventFrame } from '../../client/protocol/types.ts';
 
 const frame = (seq: number): TaskEventFrame => ({ type: 'progress', id: 'a', seq, done: seq, total: 10, pct: seq * 10 });
 

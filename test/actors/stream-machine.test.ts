@@ -7,7 +7,7 @@ import { createActor, waitFor } from 'xstate';
 import { createStreamMachine } from '../../actors/stream-machine.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
 import type { EngineJob, EngineResult } from '../../native/engine/types.ts';
-import type { TaskEventFrame } from '../../client/protocol.ts';
+import type { TaskEventFrame } from '../../client/protocol/types.ts';
 import { makeTask } from '../helpers/tasks.ts';
 
 const SR = 16_000;

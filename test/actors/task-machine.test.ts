@@ -4,7 +4,7 @@ import { createTaskMachine, type TaskServices } from '../../actors/task-machine.
 import { Scheduler } from '../../actors/scheduler.ts';
 import { EngineError, type EngineResult, type FileAudio } from '../../native/engine/types.ts';
 import type { PreparedAudio } from '../../native/audio/audio-worker.ts';
-import type { TaskEventFrame } from '../../client/protocol.ts';
+import type { TaskEventFrame } from '../../client/protocol/types.ts';
 import { makeTask } from '../helpers/tasks.ts';
 
 const SR = 16_000;

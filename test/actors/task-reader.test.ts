@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TaskReader } from '../../actors/task-reader.ts';
 import { EmbeddedStore } from '../../actors/stores/embedded-store.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 import { chunkOf, makeTask, record } from '../helpers/tasks.ts';
 
 t.test('memory first, then the store; transcripts only when asked', async (t) => {

@@ -11,7 +11,7 @@ import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
 import { EmbeddedStore } from '../../actors/stores/embedded-store.ts';
 import { makeTask, record } from '../helpers/tasks.ts';
-import type { Segment } from '../../client/protocol.ts';
+import type { Segment } from '../../client/protocol/types.ts';
 
 const TASKS = 200;
 const CHUNKS = 120;

@@ -15,7 +15,7 @@ import { Persistence, DEFAULT_PERSISTENCE } from '../../actors/persistence.ts';
 import { EmbeddedStore } from '../../actors/stores/embedded-store.ts';
 import { FaultyStore } from '../helpers/faulty-store.ts';
 import { chunkOf, makeTask, record } from '../helpers/tasks.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { values } = parseArgs({
   options: { tasks: { type: 'string', default: '200' }, rate: { type: 'string', default: '250' }, seconds: { type: 'string', default: '10' }, outage: { type: 'string', default: '60' } },

@@ -22,7 +22,7 @@ import { longRecording, noisyRecording } from '../fixtures/real-speech.ts';
 import { formatWer, wordErrorRate } from '../helpers/wer.ts';
 import { streamAudio } from '../helpers/stream-file.ts';
 import { readAudioFile } from '../../client/sdk/audio-file.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-hub');
 const model = process.env.WHISPER_TEST_MODEL ?? join(cache, 'ggml-tiny.en-imported.bin');

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { decode as referenceDecode, encode as referenceEncode } from '@msgpack/msgpack';
-import { decode, encode, encodeFor } from '../../client/codec.ts';
+import { decode, encode, encodeFor } from '../../client/protocol/codec.ts';
 
 const frame = { type: 'segments', id: 'abc', seq: 7, chunk: 0, segments: [{ start: 0, end: 1.5, text: 'hi', chunk: 0 }] };
 

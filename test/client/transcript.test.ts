@@ -1,6 +1,6 @@
 import t from 'tap';
 import { clock, formatTranscript, toSrt, toText, toVtt } from '../../client/transcript.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const segments = [
   { start: 0, end: 2.5, text: ' Hello there.' },

@@ -3,7 +3,7 @@
 // one that is unreachable: calls fail with a connection error), or refusing
 // particular documents for good (stands for a validation error). Everything it
 // lets through is done by the real store underneath.
-import type { TaskSummary } from '../../client/protocol.ts';
+import type { TaskSummary } from '../../client/protocol/types.ts';
 import type { ListQuery, StoredTask, TaskRecord, TaskStore, WriteBatch } from '../../actors/stores/task-store.ts';
 
 export class FaultyStore implements TaskStore {

@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import type { Test } from 'tap';
 import { loadConfig } from '../../server/config.ts';
 import { startHub, type Hub, type HubOverrides } from '../../server/hub.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
 
 export const ALICE = 'alice-token-0001';

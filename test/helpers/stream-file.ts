@@ -4,8 +4,8 @@
 // and resolves with every frame and its arrival time. Clients use the SDK's
 // `stream()` instead.
 import WebSocket from 'ws';
-import { decode } from '../../client/codec.ts';
-import type { ServerFrame } from '../../client/protocol.ts';
+import { decode } from '../../client/protocol/codec.ts';
+import type { ServerFrame } from '../../client/protocol/types.ts';
 
 export interface StreamOptions {
   url: string;

@@ -1,5 +1,5 @@
 // Builders for task records in store and actor tests.
-import type { Segment, Task } from '../../client/protocol.ts';
+import type { Segment, Task } from '../../client/protocol/types.ts';
 import type { ChunkRecord, TaskRecord } from '../../actors/stores/task-store.ts';
 
 let clock = Date.parse('2026-01-01T00:00:00Z');

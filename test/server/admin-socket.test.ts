@@ -3,7 +3,7 @@
 import t from 'tap';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { ADMIN, ALICE, TestSocket, fixture, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url, wsUrl } = await startTestHub(t);
 const submit = async (name: string) => ((await (await upload(url, ALICE, await fixture(name), '?language=en')).json()) as Task).id;

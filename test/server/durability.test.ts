@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawnHub } from '../helpers/hub-process.ts';
 import { ALICE, waitForStatus, upload } from '../helpers/hub.ts';
 import { makeSpeech } from '../bench/speech.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const talk = await readFile(makeSpeech(3));
 const env = (dir: string) => ({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'synthetic:micro', HUB_WORKERS: '1', HUB_TOKENS: `${ALICE}=alice` });

@@ -2,7 +2,7 @@
 // between users, a cancelled chunk that frees its worker.
 import t from 'tap';
 import { ALICE, BOB, fixture, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url, hub } = await startTestHub(t);
 const pool = () => hub.context.engine.workerPool!;

@@ -5,7 +5,7 @@ import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
 import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { uploads, ALICE, BOB, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
 import { SYNTHETIC_SENTENCES } from '../../native/models/synthetic.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url, dataDir } = await startTestHub(t, { HUB_MAX_UPLOAD_MB: '5' });
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });

@@ -18,7 +18,7 @@ import { readAudioFile } from '../../client/sdk/audio-file.ts';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
 import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const model = process.env.WHISPER_TEST_MODEL;
 if (!model || !hasRealSpeech()) {

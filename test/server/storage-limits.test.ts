@@ -2,7 +2,7 @@
 // error, before the disk fills, and leave nothing behind.
 import t from 'tap';
 import { uploads, ALICE, fixture, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url, dataDir } = await startTestHub(t, { HUB_SPOOL_MAX_MB: '2' });
 

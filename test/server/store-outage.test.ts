@@ -5,7 +5,7 @@
 import t from 'tap';
 import { ALICE, TestSocket, fixture, getJson, startTestHub, upload } from '../helpers/hub.ts';
 import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const mongo = new MongoWireDouble();
 const uri = await mongo.start();

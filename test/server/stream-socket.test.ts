@@ -9,8 +9,8 @@ import { ALICE, BOB, TestSocket, getJson, startTestHub } from '../helpers/hub.ts
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
 import { streamAudio, type StreamResult } from '../helpers/stream-file.ts';
 import { readAudioFile } from '../../client/sdk/audio-file.ts';
-import type { FinalFrame, ServerFrame, Task } from '../../client/protocol.ts';
-import { decode } from '../../client/codec.ts';
+import type { FinalFrame, ServerFrame, Task } from '../../client/protocol/types.ts';
+import { decode } from '../../client/protocol/codec.ts';
 
 const { url, wsUrl, hub } = await startTestHub(t, { HUB_STREAM_IDLE_SEC: '2', HUB_STREAM_GRACE_SEC: '2', HUB_MAX_STREAMS: '3', HUB_MAX_STREAMS_PER_USER: '3' });
 

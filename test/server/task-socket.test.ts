@@ -2,7 +2,7 @@
 // coded errors for bad input, isolation, encodings, and the backpressure policy.
 import t from 'tap';
 import { ALICE, BOB, TestSocket, fixture, startTestHub, upload, waitForStatus, type Frame } from '../helpers/hub.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url, wsUrl } = await startTestHub(t);
 

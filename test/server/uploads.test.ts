@@ -8,7 +8,7 @@ import { request } from 'node:http';
 import * as tus from 'tus-js-client';
 import { ALICE, BOB, getJson, startTestHub, waitForStatus } from '../helpers/hub.ts';
 import { FIXTURES } from '../fixtures/make-fixtures.ts';
-import type { Task } from '../../client/protocol.ts';
+import type { Task } from '../../client/protocol/types.ts';
 
 const { url } = await startTestHub(t, { HUB_MAX_UPLOAD_MB: '5' });
 const long = await readFile(join(FIXTURES, 'long.wav'));
