@@ -6,7 +6,7 @@
 // task kept up to date and every frame, in order. The same socket carries the
 // caller's task feed (tasks created or deleted by any client), switched back
 // on after every reconnect.
-import { isFinished, type CreatedFrame, type DeletedFrame, type Task, type TaskEventFrame } from '../protocol/types.ts';
+import { isFinished, type CreatedFrame, type DeletedFrame, type ServerFrame, type Task, type TaskEventFrame } from '../protocol/types.ts';
 import { applyFrame } from './apply.ts';
 import { HubApiError } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
@@ -131,7 +131,7 @@ export class TaskWatcher {
         for (const [id, watch] of this.watches) this.subscribe(id, watch);
         if (this.feeds.size) this.send({ type: 'watch_tasks' });
       };
-      ws.onmessage = (e) => this.receive(decodeFrame(e.data));
+      ws.onmessage = (e) => this.receive(decodeFrame(e.data) as ServerFrame);
       ws.onerror = () => {};
       ws.onclose = (e) => {
         this.socket = undefined;
@@ -152,32 +152,52 @@ export class TaskWatcher {
     if (this.socket?.readyState === 1) this.socket.send(encodeMessage(message));
   }
 
-  private receive(frame: Record<string, unknown> & { type: string }): void {
-    if (frame.type === 'error' && typeof frame.seq !== 'number') {
-      // an answer to a subscribe: the watcher sends the task's id as `ref`, and the hub echoes it
-      const id = typeof frame.ref === 'string' ? frame.ref : undefined;
-      const error = new HubApiError(String(frame.code), String(frame.message));
-      const watch = id !== undefined ? this.watches.get(id) : undefined;
-      watch?.handlers.forEach((h) => h.onError?.(error));
-      return;
+  private receive(frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'error':
+        if ('seq' in frame) return this.taskFrame(frame); // a task's own error (a failed live pass): in its seq order
+        // an answer to a subscribe: the watcher sends the task's id as `ref`, and the hub echoes it
+        if (typeof frame.ref === 'string') this.watches.get(frame.ref)?.handlers.forEach((h) => h.onError?.(new HubApiError(frame.code, frame.message)));
+        return;
+      case 'watching':
+        return this.feeds.forEach((h) => h.onWatching?.());
+      case 'created':
+        return this.feeds.forEach((h) => h.onCreated?.(frame));
+      case 'deleted':
+        return this.feeds.forEach((h) => h.onDeleted?.(frame));
+      case 'task': {
+        const watch = this.watches.get(frame.id);
+        if (!watch) return;
+        watch.task = frame.task;
+        watch.seq = frame.seq;
+        return watch.handlers.forEach((h) => h.onTask?.(frame.task));
+      }
+      case 'status':
+      case 'progress':
+      case 'segments':
+      case 'partial':
+      case 'final':
+      case 'lag':
+        return this.taskFrame(frame);
+      case 'unwatched':
+      case 'subscribed':
+      case 'unsubscribed':
+      case 'pong':
+      case 'ready':
+      case 'closed':
+        return; // acknowledgements, and frames of other sockets
+      default:
+        return unknownFrame(frame);
     }
-    if (frame.type === 'watching') return this.feeds.forEach((h) => h.onWatching?.());
-    if (frame.type === 'created') return this.feeds.forEach((h) => h.onCreated?.(frame as unknown as CreatedFrame));
-    if (frame.type === 'deleted') return this.feeds.forEach((h) => h.onDeleted?.(frame as unknown as DeletedFrame));
-    const id = frame.id as string | undefined;
-    const watch = id ? this.watches.get(id) : undefined;
+  }
+
+  /** A frame about a watched task: applied in seq order; a gap is caught up with `since`. */
+  private taskFrame(event: TaskEventFrame): void {
+    const watch = this.watches.get(event.id);
     if (!watch) return;
-    if (frame.type === 'task') {
-      watch.task = frame.task as Task;
-      watch.seq = frame.seq as number;
-      watch.handlers.forEach((h) => h.onTask?.(watch.task!));
-      return;
-    }
-    if (typeof frame.seq !== 'number') return;
-    const event = frame as unknown as TaskEventFrame;
     if (watch.seq !== undefined && event.seq <= watch.seq) return; // already seen (a replay overlap)
     if (watch.seq !== undefined && event.seq > watch.seq + 1) {
-      this.subscribe(id!, watch); // a gap: catch up from what we have
+      this.subscribe(event.id, watch); // a gap: catch up from what we have
       return;
     }
     watch.seq = event.seq;
@@ -190,4 +210,9 @@ export class TaskWatcher {
   private failAll(error: HubApiError): void {
     for (const watch of this.watches.values()) watch.handlers.forEach((h) => h.onError?.(error));
   }
+}
+
+/** Every frame type is handled above: a new one fails to compile here until it is. */
+function unknownFrame(frame: never): void {
+  void frame;
 }
