@@ -105,10 +105,6 @@ export class SileroVad implements VoiceDetector {
     this.gate = new SpeechGate(o);
   }
 
-  get inSpeech(): boolean {
-    return this.fallback ? this.fallback.inSpeech : this.gate.inSpeech;
-  }
-
   push(samples: Float32Array): Promise<VadEvent[]> {
     const result = this.queue.then(() => this.detect(samples));
     this.queue = result.catch(() => {});

@@ -103,10 +103,6 @@ export class EnergyVad implements VoiceDetector {
     this.gate = new SpeechGate(this.o);
   }
 
-  get inSpeech(): boolean {
-    return this.gate.inSpeech;
-  }
-
   push(samples: Float32Array): VadEvent[] {
     const data = this.pending.length ? concatArrays([this.pending, samples]) : samples;
     const events: VadEvent[] = [];

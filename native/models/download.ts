@@ -24,6 +24,13 @@ export interface DownloadOptions {
 
 export class DownloadError extends Error {
   readonly code = 'download_failed';
+  /** the HTTP status, when the server answered with an error */
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
 }
 
 export async function downloadVerified(
@@ -43,7 +50,7 @@ export async function downloadVerified(
       break;
     } catch (error) {
       lastError = error;
-      if (error instanceof DownloadError && /answered 4\d\d/.test(error.message)) break; // not found, forbidden: trying again will not help
+      if (error instanceof DownloadError && error.status !== undefined && error.status >= 400 && error.status < 500) break; // not found, forbidden: trying again will not help
     }
   }
   if (lastError) throw lastError instanceof DownloadError ? lastError : new DownloadError(`GET ${url}: ${(lastError as Error).message}`);
@@ -67,7 +74,7 @@ async function transfer(url: string, partial: string, onProgress: (p: DownloadPr
   try {
     const response = await fetch(url, { signal: abort.signal, redirect: 'follow', headers: have > 0 ? { Range: `bytes=${have}-` } : {} });
     if (response.status === 416 && have > 0) return; // the partial file is already whole
-    if (!response.ok || !response.body) throw new DownloadError(`GET ${url} answered ${response.status}`);
+    if (!response.ok || !response.body) throw new DownloadError(`GET ${url} answered ${response.status}`, response.status);
     const resumed = response.status === 206;
     const length = Number(response.headers.get('content-length')) || undefined;
     let received = resumed ? have : 0;
