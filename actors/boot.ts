@@ -3,6 +3,7 @@
 import type { TaskStore } from './stores/task-store.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { isTransient } from './persistence.ts';
+import { isFinished } from '../client/protocol/types.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
 /** Opens the store, retrying with backoff while it is unreachable. */
@@ -41,4 +42,14 @@ export async function resumeLeftovers(store: TaskStore, registry: TaskRegistry, 
   }
   for (const record of leftovers.filter((r) => r.task.kind === 'file')) await registry.resume(record);
   if (leftovers.length > 0) log('info', 'resumed the work of the previous run', { files: leftovers.length - streams.length, interruptedStreams: streams.length });
+}
+
+/** What a spool file's task is, for the orphan sweep: a store that cannot say counts as `unfinished` (kept). */
+export function taskStateFor(store: TaskStore, registry: Pick<TaskRegistry, 'isLive'>) {
+  return async (id: string): Promise<'unfinished' | 'finished' | 'missing'> => {
+    if (registry.isLive(id)) return 'unfinished';
+    const stored = await store.get(id).catch(() => null);
+    if (stored === null) return 'unfinished';
+    return !stored ? 'missing' : isFinished(stored.task.status) ? 'finished' : 'unfinished';
+  };
 }

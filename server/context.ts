@@ -23,7 +23,6 @@ export interface HubContext {
   scheduler: Scheduler;
   engine: EngineService;
   metrics: HubMetrics;
-  spoolDir: string;
   spool: Spool;
   /** ffmpeg, looked up once at start; undefined when it is not installed */
   ffmpeg: FfmpegInfo | undefined;

@@ -68,6 +68,15 @@ export class Spool implements TaskFiles {
     };
   }
 
+  /** A resumable upload being received, and its sidecar (what it is, how long). */
+  partPath(id: string): string {
+    return join(this.dir, `${id}.part`);
+  }
+
+  sidecarPath(id: string): string {
+    return join(this.dir, `${id}.tus.json`);
+  }
+
   /** The decoded audio of task `id` while it is transcribed. */
   pcmPath(id: string): string {
     return join(this.dir, `${id}.pcm`);
@@ -96,9 +105,9 @@ export class Spool implements TaskFiles {
         // A resumable upload nobody has written to for a week is abandoned (with its sidecar).
         const info = await stat(join(this.dir, name)).catch(() => undefined);
         if (info && info.mtimeMs < before - ABANDONED_AFTER_MS) {
-          const sidecar = name.replace(/\.part$/, '.tus.json');
-          await Promise.all([rm(join(this.dir, name), { force: true }), rm(join(this.dir, sidecar), { force: true })]);
-          swept.push(name, sidecar);
+          const id = name.slice(0, -'.part'.length);
+          await Promise.all([rm(this.partPath(id), { force: true }), rm(this.sidecarPath(id), { force: true })]);
+          swept.push(name, `${id}.tus.json`);
         }
         continue;
       }

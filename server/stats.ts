@@ -46,3 +46,10 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
     tasks: { live: ctx.registry.activeCount() - ctx.registry.streamCount(), streams: ctx.registry.streamCount() },
   };
 }
+
+/** Publishes a `stats` frame every second while an admin watches; returns the stop. */
+export function startStatsFeed(publish: (frame: StatsFrame) => void, watched: () => boolean, collect: () => StatsFrame): () => void {
+  const timer = setInterval(() => watched() && publish(collect()), 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}

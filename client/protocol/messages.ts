@@ -2,6 +2,7 @@
 // (`/v1/ws`, `/v1/admin` and `/v1/stream` control messages). Apart from the protocol's
 // types so that clients (the SDK, the web bundle) never carry zod.
 import { z } from 'zod';
+import { LANGUAGES, STREAM_FORMATS } from './types.ts';
 
 const ref = z.union([z.string().max(200), z.number()]).optional();
 const taskId = z.string().min(1).max(100);
@@ -30,3 +31,21 @@ export const streamControlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('keepalive') }),
 ]);
 export type StreamControl = z.infer<typeof streamControlSchema>;
+
+/** The query parameters of /v1/stream: how the audio is encoded, and which session to resume. */
+export const streamParamsSchema = z.object({
+  format: z.enum(STREAM_FORMATS, { message: `format must be one of ${STREAM_FORMATS.join(', ')}` }).default('s16le'),
+  rate: z.coerce.number().int().min(8000, 'rate must be 8000 to 192000 Hz').max(192_000, 'rate must be 8000 to 192000 Hz').default(16_000),
+  channels: z.coerce.number().int().min(1, 'channels must be 1 to 8').max(8, 'channels must be 1 to 8').default(1),
+  language: z
+    .string()
+    .toLowerCase()
+    .refine((l) => l === 'auto' || LANGUAGES.includes(l), 'language must be a whisper language code or auto')
+    .optional(),
+  resume: z.string().min(1).max(100).optional(),
+  since: z.coerce.number().int().min(0).optional(),
+  name: z.string().max(300).optional(),
+  token: z.string().optional(),
+  encoding: z.string().optional(),
+});
+export type StreamParams = z.infer<typeof streamParamsSchema>;

@@ -15,14 +15,4 @@ export class HubApiError extends Error {
   }
 }
 
-/** Close codes of the protocol, and the error codes they mean. */
-export const CLOSE_CODES: Record<number, string> = {
-  4001: 'unauthorized',
-  4002: 'unsupported_audio',
-  4003: 'forbidden',
-  4004: 'not_found',
-  4008: 'idle_timeout',
-  4009: 'too_slow',
-  4013: 'payload_too_large',
-  4029: 'overloaded',
-};
+export { CLOSE_CODES } from '../protocol/close.ts';

@@ -68,8 +68,8 @@ function parseJson(text: string): unknown {
 
 export function registerUploadRoutes(app: HttpRoutes, ctx: HubContext): void {
   const open = new Map<string, OpenUpload>();
-  const partPath = (id: string) => join(ctx.spoolDir, `${id}.part`);
-  const sidecarPath = (id: string) => join(ctx.spoolDir, `${id}.tus.json`);
+  const partPath = (id: string) => ctx.spool.partPath(id);
+  const sidecarPath = (id: string) => ctx.spool.sidecarPath(id);
   const tus: [string, string][] = [['Tus-Resumable', TUS_VERSION]];
 
   /** Every tus request but OPTIONS names the protocol version it speaks. */

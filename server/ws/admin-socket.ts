@@ -1,94 +1,43 @@
 // `/v1/admin`: operators watch every actor. On open, the full list; then
 // throttled `actor` / `actor_stopped` frames (from the inspector) and a `stats`
-// frame every second, all through the `admin` topic, encoded once per
-// encoding. `inspect` answers an actor's full snapshot; `cancel` cancels a
-// task or ends a stream. Admin tokens only: anyone else is closed with 4001
-// (no or wrong token) or 4003 (not an admin) and gets nothing else.
-import type { TemplatedApp, WebSocket, HttpResponse, HttpRequest } from '../uws.ts';
+// frame every second, all through the `admin` topic. `inspect` answers an
+// actor's full snapshot; `cancel` cancels a task or ends a stream. Admin
+// tokens only: anyone else is closed with 4001 (no or wrong token) or 4003
+// (not an admin) by the adapter, and gets nothing else.
 import type { HubContext } from '../context.ts';
-import type { Caller } from '../auth.ts';
 import type { Inspector } from '../../actors/inspector.ts';
-import type { AdminFrame } from '../../client/protocol/types.ts';
-import { encodeFor, type Encoding } from '../../client/protocol/codec.ts';
 import { adminMessageSchema } from '../../client/protocol/messages.ts';
-import { UWS_MAX_PAYLOAD, readClientMessage } from './client-message.ts';
-import { guardSocket } from '../guard.ts';
-import { CLOSE, acceptUpgrade } from './upgrade.ts';
-import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
+import { UWS_MAX_PAYLOAD } from './client-message.ts';
+import { topics, withRef, type SocketRoute } from './socket-port.ts';
 
-export interface AdminSocketData extends SocketState {
-  caller: Caller | undefined;
-  encoding: Encoding;
-  route: 'admin';
-}
-
-const topic = (encoding: Encoding) => `${encoding}/admin`;
-
-/** Publishes admin frames to every admin socket, encoded once per encoding in use. */
-export function adminPublisher(app: TemplatedApp): (frame: AdminFrame) => void {
-  return (frame) => {
-    for (const encoding of ['msgpack', 'json'] as const) {
-      if (app.numSubscribers(topic(encoding)) === 0) continue;
-      const { data, binary } = encodeFor(encoding, frame);
-      app.publish(topic(encoding), data, binary);
-    }
-  };
-}
-
-export function adminWatched(app: TemplatedApp): boolean {
-  return app.numSubscribers(topic('msgpack')) + app.numSubscribers(topic('json')) > 0;
-}
-
-export function registerAdminSocket(app: TemplatedApp, ctx: HubContext, sockets: Set<WebSocket<SocketState>>, inspector: Inspector): void {
-  const send = (ws: WebSocket<AdminSocketData>, frame: AdminFrame) => {
-    const { data, binary } = encodeFor(ws.getUserData().encoding, frame);
-    sendOrCut(ws, data, binary);
-  };
-
-  app.ws<AdminSocketData>('/v1/admin', guardSocket('/v1/admin', ctx.log, {
-    maxPayloadLength: UWS_MAX_PAYLOAD,
-    maxBackpressure: MAX_BACKPRESSURE,
-    idleTimeout: 120,
-    sendPingsAutomatically: true,
-    upgrade: (res: HttpResponse, req: HttpRequest, context) => {
-      acceptUpgrade(ctx, res, req, context, (caller, encoding) => ({ caller, encoding, closed: false, route: 'admin' as const }));
-    },
-    open: (ws) => {
-      const { caller, encoding } = ws.getUserData();
-      if (!caller) return void ws.end(CLOSE.unauthorized, 'unauthorized');
-      if (!caller.admin) return void ws.end(CLOSE.forbidden, 'forbidden: an admin token is required');
-      sockets.add(ws);
+export function adminRoute(ctx: Pick<HubContext, 'registry' | 'log'>, inspector: Pick<Inspector, 'watch' | 'list' | 'snapshot'>): SocketRoute<typeof adminMessageSchema> {
+  return {
+    path: '/v1/admin',
+    adminOnly: true,
+    messages: adminMessageSchema,
+    limits: { maxPayloadBytes: UWS_MAX_PAYLOAD, idleTimeoutSec: 120 },
+    connect(port) {
       inspector.watch(1);
-      ws.cork(() => {
-        ws.subscribe(topic(encoding));
-        send(ws, { type: 'actors', actors: inspector.list() });
+      port.batch(() => {
+        port.subscribe(topics.admin);
+        port.send({ type: 'actors', actors: inspector.list() });
       });
+      return {
+        onMessage(msg) {
+          if (msg.type === 'ping') return port.send(withRef({ type: 'pong' as const }, msg.ref));
+          if (msg.type === 'inspect') {
+            const snapshot = inspector.snapshot(msg.id);
+            if (snapshot === undefined) return port.send(withRef({ type: 'error' as const, code: 'not_found' as const, message: `no live actor ${msg.id}` }, msg.ref));
+            return port.send(withRef({ type: 'snapshot' as const, id: msg.id, snapshot }, msg.ref));
+          }
+          if (!ctx.registry.cancel(msg.id)) {
+            return port.send(withRef({ type: 'error' as const, code: 'not_found' as const, message: `no running task or stream ${msg.id}` }, msg.ref));
+          }
+          ctx.log.info({ taskId: msg.id, by: port.caller.userId }, 'cancelled from the admin socket');
+          port.send(withRef({ type: 'cancelled' as const, id: msg.id }, msg.ref));
+        },
+        onClose: () => inspector.watch(-1),
+      };
     },
-    message: (ws, message, isBinary) => {
-      const d = ws.getUserData();
-      if (!d.caller?.admin) return;
-      const read = readClientMessage(adminMessageSchema, message, isBinary);
-      if (!read.ok) {
-        send(ws, { ...read.error });
-        return void (read.close && ws.end(read.close, read.error.message));
-      }
-      const msg = read.message;
-      const echo = msg.ref !== undefined ? { ref: msg.ref } : {};
-      if (msg.type === 'ping') return send(ws, { type: 'pong', ...echo });
-      if (msg.type === 'inspect') {
-        const snapshot = inspector.snapshot(msg.id);
-        if (snapshot === undefined) return send(ws, { type: 'error', code: 'not_found', message: `no live actor ${msg.id}`, ...echo });
-        return send(ws, { type: 'snapshot', id: msg.id, snapshot, ...echo });
-      }
-      if (!ctx.registry.cancel(msg.id)) return send(ws, { type: 'error', code: 'not_found', message: `no running task or stream ${msg.id}`, ...echo });
-      ctx.log.info({ taskId: msg.id, by: d.caller.userId }, 'cancelled from the admin socket');
-      send(ws, { type: 'cancelled', id: msg.id, ...echo });
-    },
-    close: (ws) => {
-      const d = ws.getUserData();
-      d.closed = true;
-      if (d.caller?.admin) inspector.watch(-1);
-      sockets.delete(ws);
-    },
-  }));
+  };
 }

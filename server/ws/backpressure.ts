@@ -5,7 +5,7 @@
 // and forcibly so if it does not even read the close. Its client reconnects and
 // resubscribes with `since`.
 import type { WebSocket } from '../uws.ts';
-import { CLOSE } from './upgrade.ts';
+import { CLOSE } from '../../client/protocol/close.ts';
 
 export const MAX_BACKPRESSURE = 1024 * 1024;
 const SEND_DROPPED = 2;
@@ -39,4 +39,11 @@ export function sendOrCut(ws: WebSocket<SocketState>, data: string | Uint8Array,
 /** Cuts off every socket over the mark: the ones only published frames were skipping. */
 export function sweep(sockets: Iterable<WebSocket<SocketState>>): void {
   for (const ws of sockets) if (!ws.getUserData().closed && ws.getBufferedAmount() > MAX_BACKPRESSURE) cutOff(ws);
+}
+
+/** Sweeps the sockets every half second until stopped. */
+export function startSweeper(sockets: Iterable<WebSocket<SocketState>>): () => void {
+  const timer = setInterval(() => sweep(sockets), 500);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import type { ErrorFrame } from '../../client/protocol/types.ts';
 import { decode } from '../../client/protocol/codec.ts';
-import { CLOSE } from './upgrade.ts';
+import { CLOSE } from '../../client/protocol/close.ts';
 
 /** No client message of the protocol nests deeper or holds more values than this. */
 export const MESSAGE_LIMITS = { depth: 8, values: 256 } as const;

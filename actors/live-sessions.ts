@@ -1,0 +1,89 @@
+// The live sessions of this hub, by id, and the admission of new connections:
+// a new session is refused when the hub or the user is at its limit, or the
+// engines cannot keep up with another one in real time; a resume finds its
+// session and hands it the connection. Only connected sessions (and those
+// being recorded) hold an admission slot: one waiting to be resumed keeps its
+// state, not its slot.
+import type { StreamParams } from '../client/protocol/messages.ts';
+import { CLOSE } from '../client/protocol/close.ts';
+import type { StreamActor } from './stream-machine.ts';
+import { LiveSession, refuseConnection, type LiveConnection, type LiveSessionDeps } from './live-session.ts';
+import { FFMPEG_MISSING } from '../native/audio/ffmpeg.ts';
+import { needsFfmpeg } from '../native/audio/live-input.ts';
+
+/** Engines busier than this with live passes take no new session (4029). */
+const MAX_LIVE_UTILIZATION = 0.85;
+
+export interface LiveSessionsDeps extends LiveSessionDeps {
+  createStream(input: { userId: string; language?: string; name?: string }): Promise<StreamActor>;
+  utilization(): number;
+  limits: { maxStreams: number; maxStreamsPerUser: number };
+  shuttingDown(): boolean;
+}
+
+export class LiveSessions {
+  private readonly byId = new Map<string, LiveSession>();
+  /** sessions being recorded right now, with their user: they count for admission too */
+  private readonly recording = new Map<LiveSession, string>();
+
+  constructor(private readonly deps: LiveSessionsDeps) {}
+
+  /** A client connects: a new session, or the resume of one. Undefined when refused (the client was told why). */
+  open(conn: LiveConnection, params: StreamParams): LiveSession | undefined {
+    if (this.deps.shuttingDown()) return void refuseConnection(conn, CLOSE.goingAway, 'overloaded', 'the hub is shutting down');
+    if (needsFfmpeg(params.format) && !this.deps.ffmpeg) {
+      return void refuseConnection(conn, CLOSE.badAudioFormat, 'unsupported_audio', `${FFMPEG_MISSING}; send raw PCM (format=s16le or f32le) instead`);
+    }
+    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params);
+  }
+
+  private start(conn: LiveConnection, params: StreamParams): LiveSession | undefined {
+    const refused = this.refusal(conn.userId);
+    if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
+    const session = new LiveSession(this.deps, conn, params, (ended) => {
+      this.recording.delete(ended);
+      if (ended.id && this.byId.get(ended.id) === ended) this.byId.delete(ended.id);
+    });
+    this.recording.set(session, conn.userId);
+    const language = params.language === 'auto' ? undefined : params.language;
+    this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}) }).then(
+      (actor) => {
+        this.recording.delete(session);
+        this.byId.set(actor.getSnapshot().context.task.id, session);
+        session.started(actor);
+      },
+      (error: unknown) => {
+        this.deps.log('error', 'could not record a new stream session', { userId: conn.userId, error: String(error) });
+        session.failed('the session could not be recorded; try again shortly');
+      },
+    );
+    return session;
+  }
+
+  private resume(conn: LiveConnection, id: string, params: StreamParams): LiveSession | undefined {
+    const session = this.byId.get(id);
+    if (!session || session.userId !== conn.userId) {
+      return void refuseConnection(conn, CLOSE.notFound, 'not_found', `no live session ${id} to resume (it ended, or its grace period passed)`);
+    }
+    const refused = this.refusal(conn.userId, session);
+    if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
+    session.onConnect(conn, params);
+    return session;
+  }
+
+  /** Why another connected session cannot be admitted now, if it cannot. */
+  private refusal(userId: string, resuming?: LiveSession): string | undefined {
+    const { maxStreams, maxStreamsPerUser } = this.deps.limits;
+    let total = this.recording.size;
+    let mine = [...this.recording.values()].filter((u) => u === userId).length;
+    for (const session of this.byId.values()) {
+      if (session === resuming || !session.connected) continue;
+      total++;
+      if (session.userId === userId) mine++;
+    }
+    if (total >= maxStreams) return `the hub is at its limit of ${maxStreams} live sessions; try again later`;
+    if (mine >= maxStreamsPerUser) return `you already have ${mine} live sessions open, the most one user may have; close one first`;
+    if (!resuming && this.deps.utilization() > MAX_LIVE_UTILIZATION) return 'the engines cannot keep up with another live session in real time; try again later';
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+// The runtime-neutral shape of a socket route (as hono's WebSocket helper has
+// it): a route says what it accepts (query parameters, message schema, audio
+// frames, who may connect) and, per connection, gets a `SocketPort` to send,
+// subscribe and end with, and returns the hooks the connection calls. The uWS
+// adapter (uws-socket.ts) does the rest once for every route: upgrade, auth,
+// parse–validate–echo-`ref`, limits, backpressure, the error boundary. Nothing
+// here imports uWS, so a route's handlers can be tested with a plain object.
+import type { z } from 'zod';
+import type { Caller } from '../auth.ts';
+import type { AdminFrame, ErrorCode, ServerFrame } from '../../client/protocol/types.ts';
+
+/** What a connection can do to its socket. */
+export interface SocketPort {
+  readonly caller: Caller;
+  /** true once the socket closed, or the hub began closing it: sends are dropped */
+  readonly gone: boolean;
+  send(frame: ServerFrame | AdminFrame): void;
+  subscribe(topic: string): void;
+  unsubscribe(topic: string): void;
+  /** several sends written as one */
+  batch(run: () => void): void;
+  end(code: number, reason: string): void;
+}
+
+/** What a connection does with what arrives; every hook is optional. */
+export interface SocketHooks<M> {
+  onMessage?(message: M): void;
+  /** binary frames of an audio route (copied: they outlive the callback) */
+  onAudio?(bytes: Uint8Array): void;
+  onClose?(): void;
+}
+
+type Tagged = z.ZodObject<{ type: z.ZodLiteral<string> }>;
+export type MessageSchema = z.ZodDiscriminatedUnion<Tagged[]>;
+
+export interface SocketRoute<S extends MessageSchema, P = undefined> {
+  path: string;
+  /** only admin tokens may connect (others are closed with 4003) */
+  adminOnly?: boolean;
+  /** the query parameters, validated; a failure sends `bad_request` and closes with `close` */
+  params?: { schema: z.ZodType<P>; close: number };
+  messages: S;
+  /** binary frames are audio for `onAudio`; text frames are messages (JSON) */
+  audio?: boolean;
+  limits: {
+    maxPayloadBytes: number;
+    /** seconds; 0 leaves idleness to the route's own timer */
+    idleTimeoutSec: number;
+  };
+  connect(port: SocketPort, params: P): SocketHooks<z.infer<S>>;
+}
+
+/** Logical topic names; the adapter keeps one topic per encoding of each. */
+export const topics = {
+  task: (taskId: string) => `task/${taskId}`,
+  feed: (userId: string) => `user/${userId}`,
+  admin: 'admin',
+} as const;
+
+/** Sends an error frame, then ends the socket: a refusal the client can read. */
+export function refuse(port: Pick<SocketPort, 'gone' | 'send' | 'end'>, close: number, code: ErrorCode, message: string): void {
+  if (port.gone) return;
+  port.send({ type: 'error', code, message });
+  port.end(close, message);
+}
+
+/** Adds the client's `ref` to an answer, when it gave one. */
+export const withRef = <T extends object>(frame: T, ref: string | number | undefined): T => (ref !== undefined ? { ...frame, ref } : frame);
