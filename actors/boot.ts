@@ -2,7 +2,7 @@
 // the previous run left unfinished comes back to life.
 import type { TaskStore } from './stores/task-store.ts';
 import type { TaskRegistry } from './task-registry.ts';
-import { isTransient } from './persistence.ts';
+import { isTransient } from './stores/transient.ts';
 import { isFinished } from '../client/protocol/types.ts';
 import type { LogFn } from '../native/log-fn.ts';
 

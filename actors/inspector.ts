@@ -6,7 +6,7 @@
 // THROTTLE_MS per actor, and only while an admin is watching: with nobody
 // watching, an inspection event costs one comparison.
 import type { InspectionEvent } from 'xstate';
-import type { ActorInfo, AdminFrame } from '../client/protocol/types.ts';
+import type { ActorInfo, AdminFrame } from '../client/protocol/admin.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import type { Persistence } from './persistence.ts';
 import type { Scheduler } from './scheduler.ts';

@@ -19,12 +19,13 @@ import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/vad.ts';
-import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
+import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
+import { PreRoll, append, audioOf, spanOf, type Utterance } from './utterance.ts';
+import { InOrder } from './in-order.ts';
 
 export const PARTIAL_STEP_MS = 500;
 export const MAX_WINDOW_SEC = 25;
-const PRE_ROLL_SAMPLES = 0.3 * SAMPLE_RATE;
 /** seconds of speech the engine may fall behind before the client is told */
 export const LAG_WARNING_SEC = 5;
 /** closed utterances waiting for their final pass, at most (in seconds of audio): older ones are dropped */
@@ -36,24 +37,6 @@ export type LiveEvent =
   | { type: 'LAG'; seconds: number }
   | { type: 'FLUSHED' }
   | { type: 'PASS_FAILED'; message: string };
-
-interface Utterance {
-  segId: string;
-  /** sample position (in the stream) of the window's first sample */
-  start: number;
-  chunks: Float32Array[];
-  length: number;
-  /** segments of the previous partial pass over this window, for LocalAgreement-2 */
-  previous: EngineSegment[] | undefined;
-  /** window length covered by the last pass */
-  passedLength: number;
-  /** the utterance is over: only its final pass remains */
-  closed: boolean;
-  /** the text of the partial on screen for segId ('' if none) */
-  shown: string;
-  /** the last words made final in this utterance: a pass over the rest may hear them again */
-  tail: string[];
-}
 
 export interface LiveTranscriberDeps {
   scheduler: Scheduler;
@@ -81,10 +64,8 @@ export interface PassTiming {
 export class LiveTranscriber {
   private readonly vad: VoiceDetector;
   private position: number; // samples received so far
-  private vadQueue: Promise<void> | undefined; // VAD answers still to come, routed in arrival order
   private ended = false; // flush() was called: no more audio
-  private recent: Float32Array[] = []; // pre-roll: the last ~0.3 s before speech
-  private recentLength = 0;
+  private readonly preRoll = new PreRoll();
   private current: Utterance | undefined;
   private readonly finals: Utterance[] = []; // closed utterances waiting for their final pass
   private running = false;
@@ -92,6 +73,7 @@ export class LiveTranscriber {
   private segCounter = 0;
   private lagWarned = false;
   private readonly abort = new AbortController();
+  private readonly vadAnswers = new InOrder<VadEvent[]>(this.abort.signal, () => []); // routed in arrival order
 
   constructor(
     private readonly deps: LiveTranscriberDeps,
@@ -106,7 +88,7 @@ export class LiveTranscriber {
     const from = this.position;
     this.position += samples.length;
     const copy = samples.slice(); // the caller may reuse its buffer before an asynchronous VAD answers
-    this.inOrder(
+    this.vadAnswers.run(
       () => this.vad.push(copy),
       (events) => this.route(copy, from, events),
     );
@@ -114,7 +96,7 @@ export class LiveTranscriber {
 
   /** Turns whatever is pending into finals now; the stream goes on. */
   finalize(): void {
-    this.inOrder(
+    this.vadAnswers.run(
       () => [],
       () => {
         this.closeCurrent();
@@ -126,7 +108,7 @@ export class LiveTranscriber {
   /** Ends the stream: everything pending becomes final, then FLUSHED. */
   flush(): void {
     this.ended = true;
-    this.inOrder(
+    this.vadAnswers.run(
       () => [],
       () => {
         this.closeCurrent();
@@ -141,76 +123,25 @@ export class LiveTranscriber {
     this.vad.close();
   }
 
-  /**
-   * Runs `then` with the VAD's answer, after every earlier answer: at once
-   * when the detector answers synchronously and nothing is waiting, else in
-   * a chain. The detector is asked at once (it keeps its own order); a failed
-   * answer counts as no boundaries.
-   */
-  private inOrder(ask: () => VadEvent[] | Promise<VadEvent[]>, then: (events: VadEvent[]) => void): void {
-    if (this.abort.signal.aborted) return;
-    const answer = ask();
-    if (!this.vadQueue && Array.isArray(answer)) return then(answer);
-    const events = Promise.resolve(answer).catch((): VadEvent[] => []);
-    const mine = (this.vadQueue ?? Promise.resolve()).then(async () => {
-      const found = await events;
-      if (!this.abort.signal.aborted) then(found);
-    });
-    this.vadQueue = mine;
-    void mine.then(() => {
-      if (this.vadQueue === mine) this.vadQueue = undefined;
-    });
-  }
-
   private route(samples: Float32Array, from: number, events: VadEvent[]): void {
     let cursor = 0; // index into samples already routed
     for (const event of events) {
       const at = Math.max(0, Math.min(samples.length, event.at - from));
       if (event.type === 'start') {
-        this.remember(samples.subarray(cursor, at));
-        this.open(from + at);
+        this.preRoll.remember(samples.subarray(cursor, at));
+        this.current = this.preRoll.open(this.nextSegId(), from + at);
       } else {
-        this.append(samples.subarray(cursor, at));
+        if (this.current) append(this.current, samples.subarray(cursor, at));
         this.closeCurrent();
       }
       cursor = at;
     }
     const rest = samples.subarray(cursor);
-    if (this.current) this.append(rest);
-    else this.remember(rest);
+    if (this.current) append(this.current, rest);
+    else this.preRoll.remember(rest);
     if (this.current && this.current.length >= MAX_WINDOW_SEC * SAMPLE_RATE) this.closeCurrent();
     this.checkLag();
     this.pump();
-  }
-
-  private remember(samples: Float32Array): void {
-    if (samples.length === 0) return;
-    this.recent.push(samples.slice());
-    this.recentLength += samples.length;
-    while (this.recent.length > 1 && this.recentLength - this.recent[0]!.length >= PRE_ROLL_SAMPLES) this.recentLength -= this.recent.shift()!.length;
-  }
-
-  private open(at: number): void {
-    const preRoll = joinChunks(this.recent, this.recentLength).subarray(-PRE_ROLL_SAMPLES);
-    this.recent = [];
-    this.recentLength = 0;
-    this.current = {
-      segId: this.nextSegId(),
-      start: at - preRoll.length,
-      chunks: preRoll.length ? [preRoll] : [],
-      length: preRoll.length,
-      previous: undefined,
-      passedLength: 0,
-      closed: false,
-      shown: '',
-      tail: [],
-    };
-  }
-
-  private append(samples: Float32Array): void {
-    if (!this.current || samples.length === 0) return;
-    this.current.chunks.push(samples.slice());
-    this.current.length += samples.length;
   }
 
   private closeCurrent(): void {
@@ -256,7 +187,7 @@ export class LiveTranscriber {
 
   private async run(u: Utterance, final: boolean): Promise<void> {
     this.running = true;
-    const audio = joinChunks(u.chunks, u.length);
+    const audio = audioOf(u);
     try {
       const requested = performance.now();
       const lease = await this.deps.scheduler.acquire({ userId: this.deps.userId, taskId: this.deps.taskId, priority: 'live' }, this.abort.signal);
@@ -288,7 +219,7 @@ export class LiveTranscriber {
   private emitFinal(u: Utterance, segments: EngineSegment[], length: number): void {
     const text = dropOverlap(joinText(segments), u.tail);
     // A final replaces the partial on screen even when it has no text left.
-    if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...this.span(u, segments, length), text });
+    if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, segments, length), text });
   }
 
   /** LocalAgreement-2, per segment: what two passes agree on (but the last segment) is final. */
@@ -300,10 +231,10 @@ export class LiveTranscriber {
       const committed = segments.slice(0, agreed);
       const cut = Math.min(u.length, Math.round(committed.at(-1)!.end * SAMPLE_RATE));
       const text = dropOverlap(joinText(committed), u.tail);
-      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...this.span(u, committed, cut), text }); // it replaces the partial on screen
+      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, committed, cut), text }); // it replaces the partial on screen
       u.tail = [...u.tail, ...words(text)].slice(-MAX_OVERLAP);
       // What is final leaves the window; the rest goes on under a new segId.
-      const rest = joinChunks(u.chunks, u.length).slice(cut);
+      const rest = audioOf(u).slice(cut);
       u.start += cut;
       u.chunks = [rest];
       u.length = rest.length;
@@ -320,21 +251,6 @@ export class LiveTranscriber {
     // Nothing new to show: no frame (a partial with the same text only moves its end).
     if (!text || u !== this.current || text === u.shown) return;
     u.shown = text;
-    this.emit({ type: 'PARTIAL', segId: u.segId, ...this.span(u, segments, u.passedLength), text });
+    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, u.passedLength), text });
   }
-
-  /** Start and end in seconds from the stream's start. */
-  private span(u: Utterance, segments: EngineSegment[], length: number): { start: number; end: number } {
-    const base = u.start / SAMPLE_RATE;
-    const start = base + (segments[0]?.start ?? 0);
-    const end = base + Math.min(length / SAMPLE_RATE, segments.at(-1)?.end ?? length / SAMPLE_RATE);
-    return { start: round(start), end: round(Math.max(start, end)) };
-  }
-}
-
-const round = (s: number) => Math.round(s * 1000) / 1000;
-
-function joinChunks(chunks: Float32Array[], length: number): Float32Array {
-  if (chunks.length === 1) return chunks[0]!;
-  return chunks.length ? concatArrays(chunks) : new Float32Array(length);
 }

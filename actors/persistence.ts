@@ -6,66 +6,8 @@
 // the store does, and its backlog is bounded by the live tasks' size.
 import { setup, assign, fromPromise, createActor, type ActorRefFrom, type InspectionEvent } from 'xstate';
 import type { ChunkRecord, TaskRecord, TaskStore, WriteBatch } from './stores/task-store.ts';
-
-/** What is not written yet: the newest record of each task, and every chunk record. */
-export class WriteBuffer {
-  private readonly records = new Map<string, TaskRecord>();
-  private readonly queue: TaskRecord[] = [];
-  private readonly chunks = new Map<string, ChunkRecord>();
-
-  /** `coalesce: false` writes every snapshot (for measuring what coalescing saves). */
-  constructor(private readonly coalesce = true) {}
-
-  putTask(record: TaskRecord): void {
-    if (!this.coalesce) {
-      this.queue.push(record);
-      return;
-    }
-    const current = this.records.get(record.task.id);
-    if (!current || current.task.seq < record.task.seq) this.records.set(record.task.id, record);
-  }
-
-  putChunk(chunk: ChunkRecord): void {
-    this.chunks.set(`${chunk.taskId}:${chunk.chunk}`, chunk);
-  }
-
-  /**
-   * Removes and returns a batch. A task record is only taken once none of its
-   * chunk records is left behind, so a checkpoint never gets ahead of the
-   * transcript in the store.
-   */
-  take(max: number): WriteBatch {
-    const chunks: ChunkRecord[] = [];
-    for (const [key, chunk] of this.chunks) {
-      if (chunks.length >= max) break;
-      chunks.push(chunk);
-      this.chunks.delete(key);
-    }
-    const waiting = new Set([...this.chunks.values()].map((c) => c.taskId));
-    const tasks: TaskRecord[] = [];
-    if (!this.coalesce) {
-      while (tasks.length < max && this.queue.length > 0 && !waiting.has(this.queue[0]!.task.id)) tasks.push(this.queue.shift()!);
-    } else {
-      for (const [id, record] of this.records) {
-        if (tasks.length >= max) break;
-        if (waiting.has(id)) continue;
-        tasks.push(record);
-        this.records.delete(id);
-      }
-    }
-    return { tasks, chunks };
-  }
-
-  drop(id: string): void {
-    this.records.delete(id);
-    for (const [key, chunk] of this.chunks) if (chunk.taskId === id) this.chunks.delete(key);
-    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.task.id === id) this.queue.splice(i, 1);
-  }
-
-  get size(): number {
-    return this.records.size + this.queue.length + this.chunks.size;
-  }
-}
+import { WriteBuffer } from './write-buffer.ts';
+import { isTransient } from './stores/transient.ts';
 
 export interface PersistenceOptions {
   /** how long writes gather before a flush: more coalescing, fewer writes */
@@ -77,19 +19,6 @@ export interface PersistenceOptions {
 }
 
 export const DEFAULT_PERSISTENCE: PersistenceOptions = { gatherMs: 25, maxBatch: 500, retryBaseMs: 100, retryMaxMs: 10_000, coalesce: true };
-
-/**
- * Failures worth retrying: the store is unreachable, slow, busy or restarting.
- * Anything else (a document it refuses, a bug) would fail the same way again.
- */
-export function isTransient(error: unknown): boolean {
-  const e = error as { name?: string; code?: string | number; message?: string; errorLabels?: string[] } | undefined;
-  if (!e) return false;
-  if (e.errorLabels?.includes('RetryableWriteError') || e.errorLabels?.includes('TransientTransactionError')) return true;
-  if (/^Mongo(Network|ServerSelection|NetworkTimeout|PoolCleared|NotConnected|TopologyClosed)/.test(e.name ?? '')) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_FULL', 'SQLITE_IOERR'].includes(String(e.code))) return true;
-  return e.name === 'WorkerDiedError' || e.name === 'TimeoutError' || e.code === 'store_unavailable';
-}
 
 interface PersistenceContext {
   batch: WriteBatch;

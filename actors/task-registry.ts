@@ -3,15 +3,15 @@
 // socket ports, the frame log (for `since` catch-up) and the persistence
 // actor. It holds no task state of its own: each actor owns its task. Reads
 // for the API go through TaskReader; file names come from TaskFiles.
-import { randomUUID } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TaskStatus } from '../client/protocol/types.ts';
+import { isFinished, type FeedFrame, type Task, type TaskEventFrame } from '../client/protocol/types.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
 import type { Checkpoint, StoredTask, TaskRecord } from './stores/task-store.ts';
 import { FrameLog } from './frame-log.ts';
+import { newTask } from './new-task.ts';
 import type { TaskFiles } from './task-files.ts';
 import { HubError } from './hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
@@ -80,7 +80,7 @@ export class TaskRegistry {
    */
   async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
     this.admit(input.userId);
-    const task = this.newTask(input.userId, 'file', 'queued', input);
+    const task = newTask({ ...input, kind: 'file', status: 'queued', model: this.options.model() });
     const files = { audioPath: input.uploadPath, pcmPath: this.options.files.pcmPath(task.id) };
     await this.persistence.store.insert({ task, ...files });
     this.startFile({ task, ...files });
@@ -91,19 +91,13 @@ export class TaskRegistry {
   /** Records a new live session (a task of kind `stream`) and starts its actor. */
   async createStream(input: { userId: string; language?: string; name?: string }): Promise<StreamActor> {
     this.admit(input.userId);
-    const task = this.newTask(input.userId, 'stream', 'transcribing', input);
+    const task = newTask({ ...input, kind: 'stream', status: 'transcribing', model: this.options.model() });
     const files = { audioPath: '', pcmPath: '' }; // live audio is not kept
     await this.persistence.store.insert({ task, ...files });
     const actor = createActor(this.streamMachine, { input: { task }, id: task.id, ...this.inspection() });
     this.track(actor, { task, ...files });
     this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
     return actor;
-  }
-
-  /** The actor of a live stream session, if `id` is one. */
-  stream(id: string): StreamActor | undefined {
-    const actor = this.live.get(id)?.actor;
-    return actor && actor.getSnapshot().context.task.kind === 'stream' ? (actor as StreamActor) : undefined;
   }
 
   streamCount(): number {
@@ -193,24 +187,6 @@ export class TaskRegistry {
     if (this.activeCount(userId) >= this.options.maxActivePerUser) {
       throw new HubError('overloaded', 'you have too many unfinished tasks; wait for some to finish');
     }
-  }
-
-  private newTask(userId: string, kind: Task['kind'], status: TaskStatus, input: { id?: string; name?: string; language?: string }): Task {
-    const now = new Date().toISOString();
-    return {
-      id: input.id ?? randomUUID(),
-      userId,
-      kind,
-      status,
-      createdAt: now,
-      updatedAt: now,
-      ...(input.name ? { name: input.name } : {}),
-      ...(input.language ? { language: input.language } : {}),
-      progress: { done: 0, total: 0, pct: 0 },
-      segments: [],
-      seq: 0,
-      model: this.options.model(),
-    };
   }
 
   private startFile(record: TaskRecord, pcmMissing = false): void {

@@ -2,7 +2,7 @@
 // persistence, the event loop, memory and sockets, read from the parts at that
 // moment (nothing is counted on the hot paths for it).
 import type { HubContext } from './context.ts';
-import type { StatsFrame } from '../client/protocol/types.ts';
+import type { StatsFrame } from '../client/protocol/admin.ts';
 import type { LoopMonitor } from './loop-monitor.ts';
 import type { WebSocket } from './uws.ts';
 import type { SocketState } from './ws/backpressure.ts';

@@ -14,7 +14,8 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createHubClient, HubApiError, type HubClient, type Task } from '../sdk/index.ts';
-import { isFinished, TRANSCRIPT_FORMATS, type StatsFrame, type TranscriptFormat } from '../protocol/types.ts';
+import { isFinished, TRANSCRIPT_FORMATS, type TranscriptFormat } from '../protocol/types.ts';
+import { type StatsFrame } from '../protocol/admin.ts';
 
 const USAGE = `usage:
   hub transcribe <file> [--format txt|srt|vtt|json] [--follow] [--language xx]

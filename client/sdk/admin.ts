@@ -3,7 +3,7 @@
 // `inspect` and `cancel` as promises. Reconnects by itself like the watcher.
 import { HubApiError, CLOSE_CODES } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
-import type { ActorInfo, AdminFrame, StatsFrame } from '../protocol/types.ts';
+import type { ActorInfo, AdminFrame, StatsFrame } from '../protocol/admin.ts';
 
 export type { ActorInfo };
 

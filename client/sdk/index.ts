@@ -25,6 +25,7 @@ export type { LiveStream, StreamOptions, StreamSource } from './stream.ts';
 export type { FeedHandlers, WatchHandlers } from './watcher.ts';
 export type { ActorInfo, AdminHandlers } from './admin.ts';
 export type * from '../protocol/types.ts';
+export type * from '../protocol/admin.ts';
 
 export interface HubClientOptions {
   /** the hub's http(s) address */

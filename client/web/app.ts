@@ -3,7 +3,8 @@
 // Plain TypeScript on the SDK, bundled by esbuild when the hub starts; the
 // views are small functions that render into #main.
 import { createHubClient, HubApiError, type HubClient, type Task, type TaskSummary, type LiveStream } from '../sdk/index.ts';
-import { isFinished, type StatsFrame } from '../protocol/types.ts';
+import { isFinished } from '../protocol/types.ts';
+import { type StatsFrame } from '../protocol/admin.ts';
 import type { ActorInfo } from '../sdk/admin.ts';
 import { ago, bytes, clock, h, sparkline } from './dom.ts';
 

@@ -3,7 +3,7 @@
 // protocol's `{"error":{"code","message"}}` bodies.
 import type { HttpResponse } from '../uws.ts';
 import { HubError } from '../../actors/hub-error.ts';
-import { isTransient } from '../../actors/persistence.ts';
+import { isTransient } from '../../actors/stores/transient.ts';
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK', 201: 'Created', 204: 'No Content', 304: 'Not Modified', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',

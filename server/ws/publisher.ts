@@ -3,7 +3,8 @@
 // its backpressure mark; backpressure.ts cuts such a socket off.
 import type { TemplatedApp } from '../uws.ts';
 import type { FramePort } from '../../actors/task-registry.ts';
-import type { AdminFrame, FeedFrame, ServerFrame, TaskEventFrame } from '../../client/protocol/types.ts';
+import type { FeedFrame, ServerFrame, TaskEventFrame } from '../../client/protocol/types.ts';
+import type { AdminFrame } from '../../client/protocol/admin.ts';
 import { encodeFor } from '../../client/protocol/codec.ts';
 import { topics } from './socket-port.ts';
 import { encodedTopic } from './uws-socket.ts';

@@ -1,0 +1,32 @@
+// A task as it is first recorded: a new id (unless the upload chose one), no
+// progress, no text, seq 0.
+import { randomUUID } from 'node:crypto';
+import type { Task, TaskKind, TaskStatus } from '../client/protocol/types.ts';
+
+export interface NewTaskInput {
+  id?: string;
+  userId: string;
+  kind: TaskKind;
+  status: TaskStatus;
+  model: string;
+  name?: string;
+  language?: string;
+}
+
+export function newTask({ id, userId, kind, status, model, name, language }: NewTaskInput): Task {
+  const now = new Date().toISOString();
+  return {
+    id: id ?? randomUUID(),
+    userId,
+    kind,
+    status,
+    createdAt: now,
+    updatedAt: now,
+    ...(name ? { name } : {}),
+    ...(language ? { language } : {}),
+    progress: { done: 0, total: 0, pct: 0 },
+    segments: [],
+    seq: 0,
+    model,
+  };
+}

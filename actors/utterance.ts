@@ -1,0 +1,72 @@
+// One utterance of a live stream as the live transcriber holds it: its audio
+// window (with a short pre-roll from before the VAD heard speech), what the
+// last pass over it said, and the text on screen. Plain data and the small
+// functions that build and measure it.
+import type { EngineSegment } from '../native/engine/types.ts';
+import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
+
+const PRE_ROLL_SAMPLES = 0.3 * SAMPLE_RATE;
+
+export interface Utterance {
+  segId: string;
+  /** sample position (in the stream) of the window's first sample */
+  start: number;
+  chunks: Float32Array[];
+  length: number;
+  /** segments of the previous partial pass over this window, for LocalAgreement-2 */
+  previous: EngineSegment[] | undefined;
+  /** window length covered by the last pass */
+  passedLength: number;
+  /** the utterance is over: only its final pass remains */
+  closed: boolean;
+  /** the text of the partial on screen for segId ('' if none) */
+  shown: string;
+  /** the last words made final in this utterance: a pass over the rest may hear them again */
+  tail: string[];
+}
+
+/** The last ~0.3 s heard outside speech: the VAD answers late, the first syllable is in here. */
+export class PreRoll {
+  private recent: Float32Array[] = [];
+  private length = 0;
+
+  remember(samples: Float32Array): void {
+    if (samples.length === 0) return;
+    this.recent.push(samples.slice());
+    this.length += samples.length;
+    while (this.recent.length > 1 && this.length - this.recent[0]!.length >= PRE_ROLL_SAMPLES) this.length -= this.recent.shift()!.length;
+  }
+
+  /** An utterance that starts at sample `at`, opening with the pre-roll (which is used up). */
+  open(segId: string, at: number): Utterance {
+    const preRoll = joinChunks(this.recent, this.length).subarray(-PRE_ROLL_SAMPLES);
+    this.recent = [];
+    this.length = 0;
+    return { segId, start: at - preRoll.length, chunks: preRoll.length ? [preRoll] : [], length: preRoll.length, previous: undefined, passedLength: 0, closed: false, shown: '', tail: [] };
+  }
+}
+
+export function append(u: Utterance, samples: Float32Array): void {
+  if (samples.length === 0) return;
+  u.chunks.push(samples.slice());
+  u.length += samples.length;
+}
+
+export function audioOf(u: Utterance): Float32Array {
+  return joinChunks(u.chunks, u.length);
+}
+
+/** Start and end of `segments` (of a pass over `length` samples of `u`) in seconds from the stream's start. */
+export function spanOf(u: Utterance, segments: EngineSegment[], length: number): { start: number; end: number } {
+  const base = u.start / SAMPLE_RATE;
+  const start = base + (segments[0]?.start ?? 0);
+  const end = base + Math.min(length / SAMPLE_RATE, segments.at(-1)?.end ?? length / SAMPLE_RATE);
+  return { start: round(start), end: round(Math.max(start, end)) };
+}
+
+const round = (s: number) => Math.round(s * 1000) / 1000;
+
+function joinChunks(chunks: Float32Array[], length: number): Float32Array {
+  if (chunks.length === 1) return chunks[0]!;
+  return chunks.length ? concatArrays(chunks) : new Float32Array(length);
+}

@@ -1,0 +1,49 @@
+// The frames of /v1/admin (PROTOCOL.md): the actor list and its changes, the
+// `stats` frame, and the answers to `inspect` and `cancel`.
+import type { ErrorFrame, PongFrame, Task, TaskStatus } from './types.ts';
+
+/** One live actor as the admin view shows it. */
+export interface ActorInfo {
+  id: string;
+  kind: 'task' | 'stream' | 'persistence' | 'scheduler' | 'worker';
+  /** the actor's state (machine state value, or the worker's/scheduler's state) */
+  state: string;
+  startedAt: string;
+  userId?: string;
+  status?: TaskStatus;
+  progress?: Task['progress'];
+  seq?: number;
+  name?: string;
+  [detail: string]: unknown;
+}
+
+export interface StatsFrame {
+  type: 'stats';
+  at: string;
+  uptimeSec: number;
+  /** as `engine` in /readyz */
+  engine: Record<string, unknown>;
+  vad: { impl: 'silero' | 'energy'; pid?: number; restarts?: number };
+  workers: {
+    size: number;
+    busy: number;
+    restarts: number;
+    list: { slot: number; pid: number | undefined; state: string; uptimeSec: number; restarts: number; job: Record<string, unknown> | null }[];
+  };
+  queue: { capacity: number; inUse: number; live: number; batch: number; byUser: Record<string, number> };
+  persistence: Record<string, unknown> & { backlog: number; store: string };
+  eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
+  memory: { rssMb: number; heapUsedMb: number; heapTotalMb: number; externalMb: number };
+  sockets: Record<string, number> & { total: number };
+  tasks: { live: number; streams: number };
+}
+
+export type AdminFrame =
+  | { type: 'actors'; actors: ActorInfo[] }
+  | ({ type: 'actor' } & ActorInfo)
+  | { type: 'actor_stopped'; id: string }
+  | StatsFrame
+  | { type: 'snapshot'; id: string; snapshot: unknown; ref?: unknown }
+  | { type: 'cancelled'; id: string; ref?: unknown }
+  | PongFrame
+  | ErrorFrame;
