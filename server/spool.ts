@@ -5,7 +5,7 @@
 // measured from the disk every few seconds (the decoder writes pcm out of our
 // sight) plus the uploads streaming in right now.
 import { readdir, rm, stat, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { HubError } from '../actors/hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
 import type { TaskFiles } from '../actors/task-files.ts';
@@ -13,6 +13,12 @@ import type { TaskFiles } from '../actors/task-files.ts';
 const FREE_RESERVE_BYTES = 512 * 1024 * 1024;
 const MEASURE_EVERY_MS = 5_000;
 const ABANDONED_AFTER_MS = 7 * 24 * 3_600_000;
+
+/** The extension an upload keeps on disk (decoders look at it): a short plain one from its name, else none. */
+export function uploadExtension(name: string | undefined): string {
+  const ext = extname(name ?? '');
+  return /^\.[a-z0-9]{1,5}$/i.test(ext) ? ext.toLowerCase() : '';
+}
 
 export class Spool implements TaskFiles {
   private onDisk = 0;

@@ -4,13 +4,13 @@
 // first await (uWS invalidates the request object after the handler returns).
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { z } from 'zod';
 import type { HttpRequest, HttpResponse } from '../uws.ts';
 import type { HttpRoutes } from '../guard.ts';
 import type { HubContext } from '../context.ts';
 import type { Caller } from '../auth.ts';
 import { Reply } from './reply.ts';
+import { uploadExtension } from '../spool.ts';
 import { receiveBody } from './upload.ts';
 import { HubError } from '../../actors/hub-error.ts';
 import { LANGUAGES, TASK_STATUSES, TRANSCRIPT_FORMATS, isFinished, type Task } from '../../client/protocol/types.ts';
@@ -83,140 +83,134 @@ async function ownTask(ctx: HubContext, caller: Caller, id: string): Promise<Tas
   return task;
 }
 
+type Run = (reply: Reply, request: Request) => Promise<void>;
+
+/** A route's handler: the request read (a malformed one is a 400), errors answered with their code. */
+function handler(ctx: HubContext, paramCount: number, run: Run) {
+  return (res: HttpResponse, req: HttpRequest) => {
+    const reply = new Reply(res, (error) => ctx.log.error({ err: error, url: req.getUrl() }, 'request failed'));
+    let request: Request;
+    try {
+      request = readRequest(ctx, req, paramCount);
+    } catch (error) {
+      reply.error(new HubError('bad_request', `malformed request: ${(error as Error).message}`));
+      return;
+    }
+    run(reply, request).catch((error: unknown) => reply.error(error));
+  };
+}
+
 export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
-  const handle =
-    (paramCount: number, run: (reply: Reply, request: Request) => Promise<void>) => (res: HttpResponse, req: HttpRequest) => {
-      const reply = new Reply(res, (error) => ctx.log.error({ err: error, url: req.getUrl() }, 'request failed'));
-      let request: Request;
-      try {
-        request = readRequest(ctx, req, paramCount);
-      } catch (error) {
-        reply.error(new HubError('bad_request', `malformed request: ${(error as Error).message}`));
-        return;
-      }
-      run(reply, request).catch((error: unknown) => reply.error(error));
-    };
+  app.post('/v1/tasks', handler(ctx, 0, (reply, request) => createTask(ctx, reply, request)));
+  app.get('/v1/me', handler(ctx, 0, async (reply, request) => me(ctx, reply, request)));
+  app.get('/v1/tasks', handler(ctx, 0, (reply, request) => listTasks(ctx, reply, request)));
+  app.get('/v1/tasks/:id', handler(ctx, 1, async (reply, request) => reply.json(200, await ownTask(ctx, requireCaller(request), request.params[0]!))));
+  app.get('/v1/tasks/:id/transcript', handler(ctx, 1, (reply, request) => transcript(ctx, reply, request)));
+  app.del('/v1/tasks/:id', handler(ctx, 1, (reply, request) => deleteTask(ctx, reply, request)));
+}
 
-  app.post(
-    '/v1/tasks',
-    handle(0, async (reply, request) => {
-      // Refuse before reading a byte of a body we would throw away.
-      const refuse = (error: HubError) => {
-        ctx.metrics.uploads.inc({ outcome: error.code });
-        reply.error(error, true);
-      };
-      const caller = request.caller;
-      if (!caller) return refuse(new HubError('unauthorized', 'a valid token is required (Authorization: Bearer <token>)'));
-      if (ctx.shuttingDown()) return refuse(new HubError('shutting_down', 'the hub is shutting down; try again shortly'));
-      let query: z.infer<typeof uploadQuery>;
-      try {
-        query = parseQuery(uploadQuery, request.query);
-      } catch (error) {
-        return refuse(error as HubError);
-      }
-      const limit = ctx.config.maxUploadBytes;
-      if (request.contentLength !== undefined && request.contentLength > limit) {
-        return refuse(new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`));
-      }
-      try {
-        ctx.registry.admit(caller.userId);
-        ctx.spool.check(request.contentLength ?? 0);
-      } catch (error) {
-        return refuse(error as HubError);
-      }
-      const extension = /^\.[a-z0-9]{1,5}$/i.test(extname(query.name ?? '')) ? extname(query.name!).toLowerCase() : '';
-      // Named by the task it will become: an upload without a task is an orphan (swept at boot).
-      const id = randomUUID();
-      const path = ctx.spool.uploadPath(id, extension);
-      const quota = ctx.spool.receiving();
-      let bytes: number;
-      try {
-        bytes = await receiveBody(reply, path, limit, quota);
-      } catch (error) {
-        if (error instanceof HubError) return refuse(error);
-        throw error;
-      } finally {
-        quota.done();
-      }
-      if (bytes === 0) {
-        await rm(path, { force: true });
-        return refuse(new HubError('bad_request', 'the request body is empty: send the audio file as the body'));
-      }
-      const language = query.language === 'auto' ? undefined : query.language;
-      let task;
-      try {
-        task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
-      } catch (error) {
-        await rm(path, { force: true });
-        if (error instanceof HubError) return refuse(error);
-        ctx.log.error({ err: error }, 'could not record a new task');
-        return refuse(new HubError('store_unavailable', 'the task could not be recorded (the database is not answering); try again shortly'));
-      }
-      ctx.metrics.uploads.inc({ outcome: 'accepted' });
-      ctx.log.info({ taskId: task.id, userId: caller.userId, bytes }, 'upload accepted');
-      reply.json(201, task, [['Location', `/v1/tasks/${task.id}`]]);
-    }),
-  );
+/**
+ * Why an upload is refused before a byte of its body is read, if it is: no
+ * token, shutting down, a bad query, too large, too many tasks, no room.
+ */
+function refusalOf(ctx: HubContext, request: Request): { error: HubError } | { caller: Caller; query: z.infer<typeof uploadQuery> } {
+  const caller = request.caller;
+  if (!caller) return { error: new HubError('unauthorized', 'a valid token is required (Authorization: Bearer <token>)') };
+  if (ctx.shuttingDown()) return { error: new HubError('shutting_down', 'the hub is shutting down; try again shortly') };
+  try {
+    const query = parseQuery(uploadQuery, request.query);
+    const limit = ctx.config.maxUploadBytes;
+    if (request.contentLength !== undefined && request.contentLength > limit) {
+      throw new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`);
+    }
+    ctx.registry.admit(caller.userId);
+    ctx.spool.check(request.contentLength ?? 0);
+    return { caller, query };
+  } catch (error) {
+    if (error instanceof HubError) return { error };
+    throw error;
+  }
+}
 
-  // Who the token belongs to. Answers 200 even without one, so that a client
-  // can check a token without an error (browsers log every 401).
-  app.get(
-    '/v1/me',
-    handle(0, async (reply, request) => {
-      const c = request.caller;
-      const limits = { maxUploadBytes: ctx.config.maxUploadBytes };
-      reply.json(200, c ? { authenticated: true, userId: c.userId, admin: c.admin, open: ctx.auth.open, ...limits } : { authenticated: false, open: false, ...limits });
-    }),
-  );
+async function createTask(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
+  const refuse = (error: HubError) => {
+    ctx.metrics.uploads.inc({ outcome: error.code });
+    reply.error(error, true);
+  };
+  const checked = refusalOf(ctx, request);
+  if ('error' in checked) return refuse(checked.error);
+  const { caller, query } = checked;
+  const extension = uploadExtension(query.name);
+  // Named by the task it will become: an upload without a task is an orphan (swept at boot).
+  const id = randomUUID();
+  const path = ctx.spool.uploadPath(id, extension);
+  const quota = ctx.spool.receiving();
+  let bytes: number;
+  try {
+    bytes = await receiveBody(reply, path, ctx.config.maxUploadBytes, quota);
+  } catch (error) {
+    if (error instanceof HubError) return refuse(error);
+    throw error;
+  } finally {
+    quota.done();
+  }
+  if (bytes === 0) {
+    await rm(path, { force: true });
+    return refuse(new HubError('bad_request', 'the request body is empty: send the audio file as the body'));
+  }
+  const language = query.language === 'auto' ? undefined : query.language;
+  let task;
+  try {
+    task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+  } catch (error) {
+    await rm(path, { force: true });
+    if (error instanceof HubError) return refuse(error);
+    ctx.log.error({ err: error }, 'could not record a new task');
+    return refuse(new HubError('store_unavailable', 'the task could not be recorded (the database is not answering); try again shortly'));
+  }
+  ctx.metrics.uploads.inc({ outcome: 'accepted' });
+  ctx.log.info({ taskId: task.id, userId: caller.userId, bytes }, 'upload accepted');
+  reply.json(201, task, [['Location', `/v1/tasks/${task.id}`]]);
+}
 
-  app.get(
-    '/v1/tasks',
-    handle(0, async (reply, request) => {
-      const caller = requireCaller(request);
-      const q = parseQuery(listQuery, request.query);
-      // Transcripts only when asked: 200 long ones would be read and encoded on the loop.
-      const tasks = await ctx.tasks.list({ userId: caller.userId, limit: q.limit, segments: q.segments === '1', ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
-      const next = tasks.length === q.limit ? tasks.at(-1)?.createdAt : undefined;
-      reply.json(200, tasks, next ? [['X-Next-Before', next]] : []);
-    }),
-  );
+/** Who the token belongs to. 200 even without one, so a client can check a token without an error (browsers log every 401). */
+function me(ctx: HubContext, reply: Reply, request: Request): void {
+  const c = request.caller;
+  const limits = { maxUploadBytes: ctx.config.maxUploadBytes };
+  reply.json(200, c ? { authenticated: true, userId: c.userId, admin: c.admin, open: ctx.auth.open, ...limits } : { authenticated: false, open: false, ...limits });
+}
 
-  app.get(
-    '/v1/tasks/:id',
-    handle(1, async (reply, request) => {
-      const caller = requireCaller(request);
-      reply.json(200, await ownTask(ctx, caller, request.params[0]!));
-    }),
-  );
+async function listTasks(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
+  const caller = requireCaller(request);
+  const q = parseQuery(listQuery, request.query);
+  // Transcripts only when asked: 200 long ones would be read and encoded on the loop.
+  const tasks = await ctx.tasks.list({ userId: caller.userId, limit: q.limit, segments: q.segments === '1', ...(q.status ? { status: q.status } : {}), ...(q.before ? { before: q.before } : {}) });
+  const next = tasks.length === q.limit ? tasks.at(-1)?.createdAt : undefined;
+  reply.json(200, tasks, next ? [['X-Next-Before', next]] : []);
+}
 
-  app.get(
-    '/v1/tasks/:id/transcript',
-    handle(1, async (reply, request) => {
-      const caller = requireCaller(request);
-      const { format } = parseQuery(transcriptQuery, request.query);
-      const task = await ownTask(ctx, caller, request.params[0]!);
-      const base = (task.name ?? task.id).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || task.id;
-      reply.send(200, formatTranscript(task, format), [
-        ['Content-Type', TRANSCRIPT_CONTENT_TYPES[format]],
-        ['Content-Disposition', `inline; filename="${base}.${format}"`],
-      ]);
-    }),
-  );
+async function transcript(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
+  const caller = requireCaller(request);
+  const { format } = parseQuery(transcriptQuery, request.query);
+  const task = await ownTask(ctx, caller, request.params[0]!);
+  const base = (task.name ?? task.id).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || task.id;
+  reply.send(200, formatTranscript(task, format), [
+    ['Content-Type', TRANSCRIPT_CONTENT_TYPES[format]],
+    ['Content-Disposition', `inline; filename="${base}.${format}"`],
+  ]);
+}
 
-  app.del(
-    '/v1/tasks/:id',
-    handle(1, async (reply, request) => {
-      const caller = requireCaller(request);
-      const id = request.params[0]!;
-      const task = await ownTask(ctx, caller, id);
-      if (!isFinished(task.status) && ctx.registry.cancel(id)) {
-        ctx.log.info({ taskId: id, userId: caller.userId }, 'task cancelled');
-        reply.json(200, ctx.registry.get(id) ?? task);
-        return;
-      }
-      await ctx.registry.delete(id);
-      ctx.log.info({ taskId: id, userId: caller.userId }, 'task deleted');
-      reply.send(204, '');
-    }),
-  );
+/** DELETE cancels a running task, and deletes a finished one with its audio. */
+async function deleteTask(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
+  const caller = requireCaller(request);
+  const id = request.params[0]!;
+  const task = await ownTask(ctx, caller, id);
+  if (!isFinished(task.status) && ctx.registry.cancel(id)) {
+    ctx.log.info({ taskId: id, userId: caller.userId }, 'task cancelled');
+    reply.json(200, ctx.registry.get(id) ?? task);
+    return;
+  }
+  await ctx.registry.delete(id);
+  ctx.log.info({ taskId: id, userId: caller.userId }, 'task deleted');
+  reply.send(204, '');
 }
