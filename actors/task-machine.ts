@@ -10,7 +10,7 @@ import type { PreparedAudio } from '../native/audio/audio-worker.ts';
 import { samplesToSeconds } from '../native/audio/pcm.ts';
 import { runChunks, type ChunkRunEvent, type Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
-import type { Checkpoint } from './stores/task-store.ts';
+import type { TaskRecord } from './stores/task-store.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 import { stitchChunk } from './stitch.ts';
 
@@ -24,12 +24,8 @@ export interface TaskServices {
   onChunkPreempted?: (taskId: string, index: number) => void;
 }
 
-export interface TaskInput {
-  task: Task;
-  audioPath: string;
-  pcmPath: string;
-  /** resuming after a restart: where the work stood */
-  checkpoint?: Checkpoint;
+/** A task's record; when resuming after a restart its checkpoint says where the work stood. */
+export interface TaskInput extends Omit<TaskRecord, 'audioRemovedAt'> {
   /** the pcm the checkpoint's plan refers to is gone: decode again first */
   pcmMissing?: boolean;
 }

@@ -5,6 +5,7 @@
 import type { Task, TaskStatus, TaskSummary, TranscriptFormat } from '../protocol/types.ts';
 import { HubApiError } from './errors.ts';
 import { RESUMABLE_ABOVE, uploadResumable } from './resumable.ts';
+import { reach } from './reach.ts';
 
 export interface HttpOptions {
   url: string;
@@ -49,17 +50,6 @@ function created(status: number, text: string): Task {
 
 async function failure(res: Response): Promise<HubApiError> {
   return errorFrom(res.status, await res.text().catch(() => ''));
-}
-
-/** fetch, with "cannot connect" as a HubApiError like every other failure. */
-async function reach(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    if ((error as Error).name === 'AbortError') throw new HubApiError('aborted', 'the request was aborted');
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new HubApiError('network', `the hub at ${new URL(url).origin} is not reachable (${cause?.code ?? cause?.message ?? (error as Error).message})`);
-  }
 }
 
 export class HubHttp {

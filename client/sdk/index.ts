@@ -9,9 +9,8 @@
 //
 // Errors are HubApiError, carrying the protocol's codes.
 import { HubHttp, type UploadOptions } from './http.ts';
-import { TaskWatcher, type FeedHandlers, type WatchHandlers } from './watcher.ts';
+import { TaskWatcher, type FeedHandlers, type WatchHandlers, type WatcherOptions } from './watcher.ts';
 import { LiveSession, type LiveHandlers, type LiveOptions } from './live.ts';
-import type { WebSocketConstructor } from './connection.ts';
 import { AdminConnection, type AdminHandlers } from './admin.ts';
 import { startStream, type StreamOptions, type StreamSource } from './stream.ts';
 import { isFinished, type Task, type TaskStatus, type TranscriptFormat } from '../protocol/types.ts';
@@ -27,14 +26,7 @@ export type { ActorInfo, AdminHandlers } from './admin.ts';
 export type * from '../protocol/types.ts';
 export type * from '../protocol/admin.ts';
 
-export interface HubClientOptions {
-  /** the hub's http(s) address */
-  url: string;
-  token?: string;
-  /** a WebSocket class, where the platform has none (Node 20 uses `ws` by itself) */
-  WebSocket?: WebSocketConstructor;
-  onConnection?: (connected: boolean) => void;
-}
+export type HubClientOptions = WatcherOptions;
 
 export function createHubClient(options: HubClientOptions) {
   const http = new HubHttp(options);

@@ -4,6 +4,7 @@
 // for each piece is the SDK's own (XHR in browsers, node:http in Node), so
 // progress is counted byte by byte as for a plain upload.
 import { HubApiError } from './errors.ts';
+import { reach } from './reach.ts';
 
 /** Files larger than this are uploaded resumably. */
 export const RESUMABLE_ABOVE = 8 * 1024 * 1024;
@@ -43,11 +44,11 @@ const metadata = (fields: Record<string, string | undefined>) =>
 /** Uploads `body` resumably; resolves with the id of the task it became. */
 export async function uploadResumable(body: Blob | Uint8Array, o: ResumableUpload): Promise<string> {
   const size = body instanceof Uint8Array ? body.byteLength : body.size;
-  const created = await fetchOrNetwork(`${o.base}/v1/uploads`, {
+  const created = await reach(`${o.base}/v1/uploads`, {
     method: 'POST',
     headers: { ...o.headers, ...TUS, 'Upload-Length': String(size), 'Upload-Metadata': metadata({ filename: o.name, language: o.language }) },
     ...(o.signal ? { signal: o.signal } : {}),
-  });
+  }, 'upload');
   if (created.status !== 201) throw o.errorFrom(created.status, await created.text());
   const location = new URL(created.headers.get('location') ?? '', o.base).toString();
   const id = location.split('/').pop()!;
@@ -77,17 +78,9 @@ export async function uploadResumable(body: Blob | Uint8Array, o: ResumableUploa
 }
 
 async function standing(location: string, o: ResumableUpload): Promise<number> {
-  const res = await fetchOrNetwork(location, { method: 'HEAD', headers: { ...o.headers, ...TUS }, ...(o.signal ? { signal: o.signal } : {}) });
+  const res = await reach(location, { method: 'HEAD', headers: { ...o.headers, ...TUS }, ...(o.signal ? { signal: o.signal } : {}) }, 'upload');
   const offset = Number(res.headers.get('upload-offset'));
   if (!res.ok || !Number.isFinite(offset)) throw o.errorFrom(res.status, '');
   return offset;
 }
 
-async function fetchOrNetwork(url: string, init: RequestInit): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    if ((error as Error).name === 'AbortError') throw new HubApiError('aborted', 'the upload was aborted');
-    throw new HubApiError('network', `the hub at ${new URL(url).origin} is not reachable`);
-  }
-}

@@ -32,8 +32,10 @@ interface Watch {
 }
 
 export interface WatcherOptions {
+  /** the hub's http(s) address */
   url: string;
   token?: string;
+  /** a WebSocket class, where the platform has none (Node 20 uses `ws` by itself) */
   WebSocket?: WebSocketConstructor;
   /** called on every (re)connection and disconnection */
   onConnection?: (connected: boolean) => void;
