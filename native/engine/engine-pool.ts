@@ -41,6 +41,8 @@ export class EnginePool extends EventEmitter {
   private readonly slots: Slot[] = [];
   private closed = false;
   private fatal: string | undefined;
+  /** restarts waiting for their back-off; cleared on close */
+  private readonly restarts = new Set<NodeJS.Timeout>();
 
   constructor(private readonly options: EnginePoolOptions) {
     super();
@@ -109,6 +111,8 @@ export class EnginePool extends EventEmitter {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const timer of this.restarts) clearTimeout(timer);
+    this.restarts.clear();
     await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
     this.emit('change');
   }
@@ -156,7 +160,12 @@ export class EnginePool extends EventEmitter {
     this.options.log?.('warn', 'engine worker exited; replacing it', {
       pid: worker.pid, code: exitCode, signal: signalCode, wasBusy, ...(job ? { taskId: job.taskId, chunk: job.chunk } : {}), restartInMs: delay, stderr: worker.stderrTail,
     });
-    setTimeout(() => this.spawn(slot), delay).unref();
+    // Held (not unref'd): a pool waiting to replace a worker is work in progress; close() clears it.
+    const timer = setTimeout(() => {
+      this.restarts.delete(timer);
+      this.spawn(slot);
+    }, delay);
+    this.restarts.add(timer);
   }
 
   /** The first idle worker, waiting for one if all are busy or starting. */
