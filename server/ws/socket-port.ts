@@ -58,12 +58,5 @@ export const topics = {
   admin: 'admin',
 } as const;
 
-/** Sends an error frame, then ends the socket: a refusal the client can read. */
-export function refuse(port: Pick<SocketPort, 'gone' | 'send' | 'end'>, close: number, code: ErrorCode, message: string): void {
-  if (port.gone) return;
-  port.send({ type: 'error', code, message });
-  port.end(close, message);
-}
-
 /** Adds the client's `ref` to an answer, when it gave one. */
 export const withRef = <T extends object>(frame: T, ref: string | number | undefined): T => (ref !== undefined ? { ...frame, ref } : frame);

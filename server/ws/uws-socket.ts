@@ -15,7 +15,7 @@ import { encodeFor, type Encoding } from '../../client/protocol/codec.ts';
 import { readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
-import { refuse, type MessageSchema, type SocketHooks, type SocketPort, type SocketRoute } from './socket-port.ts';
+import { type MessageSchema, type SocketHooks, type SocketPort, type SocketRoute } from './socket-port.ts';
 
 /** The topic uWS keeps for one encoding of a logical topic. */
 export const encodedTopic = (encoding: Encoding, topic: string) => `${encoding}/${topic}`;
@@ -53,7 +53,10 @@ export function mountSocket<S extends MessageSchema, P>(app: TemplatedApp, deps:
         if (route.adminOnly && !d.caller.admin) return void ws.end(CLOSE.forbidden, 'forbidden: an admin token is required');
         deps.sockets.add(ws);
         const port = portOf(ws);
-        if (!d.params.ok) return refuse(port, route.params!.close, 'bad_request', d.params.message);
+        if (!d.params.ok) {
+          port.send({ type: 'error', code: 'bad_request', message: d.params.message });
+          return port.end(route.params!.close, d.params.message);
+        }
         d.hooks = route.connect(port, d.params.value as P) as SocketHooks<unknown>;
       },
       message: (ws, message, isBinary) => {
