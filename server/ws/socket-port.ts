@@ -7,7 +7,7 @@
 // here imports uWS, so a route's handlers can be tested with a plain object.
 import type { z } from 'zod';
 import type { Caller } from '../auth.ts';
-import type { ErrorCode, ServerFrame } from '../../client/protocol/types.ts';
+import type { ServerFrame } from '../../client/protocol/types.ts';
 import type { AdminFrame } from '../../client/protocol/admin.ts';
 
 /** What a connection can do to its socket. */
