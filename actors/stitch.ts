@@ -5,6 +5,8 @@ import type { Segment } from '../client/protocol/types.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 
 const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
+/** A word's time on the recording's timeline, kept inside its segment. */
+const within = (seconds: number, start: number, end: number) => Math.min(end, Math.max(start, round(seconds)));
 
 /**
  * @param offsetSec where the chunk starts in the recording
@@ -19,7 +21,11 @@ export function stitchChunk(chunk: number, raw: EngineSegment[], offsetSec: numb
     if (!text) continue;
     const start = Math.min(chunkEndSec, Math.max(floor, round(offsetSec + s.start)));
     const end = Math.min(chunkEndSec, Math.max(start, round(offsetSec + s.end)));
-    out.push({ start, end, text, chunk });
+    const segment: Segment = { start, end, text, chunk };
+    if (s.words) segment.words = s.words.map((w) => ({ ...w, start: within(offsetSec + w.start, start, end), end: within(offsetSec + w.end, start, end) }));
+    if (s.avgLogprob !== undefined) segment.avgLogprob = s.avgLogprob;
+    if (s.noSpeechProb !== undefined) segment.noSpeechProb = s.noSpeechProb;
+    out.push(segment);
     floor = end;
   }
   return out;

@@ -39,6 +39,8 @@ export interface HubConfig {
   streamIdleMs: number;
   /** how live streams find utterances: Silero VAD (the default), or the energy detector (no model) */
   vad: 'silero' | 'energy';
+  /** which whisper implementation the engine workers run; auto: the hub's whisper.cpp addon when it is built */
+  engine: 'auto' | 'whisper.cpp' | 'napi-rs';
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -60,6 +62,7 @@ export const SETTINGS = {
   HUB_STREAM_GRACE_SEC: 'stream-grace-sec',
   HUB_STREAM_IDLE_SEC: 'stream-idle-sec',
   HUB_VAD: 'vad',
+  HUB_ENGINE: 'engine',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -102,6 +105,7 @@ const schema = z.object({
   HUB_STREAM_GRACE_SEC: integer('HUB_STREAM_GRACE_SEC', 0, 3600).default(30),
   HUB_STREAM_IDLE_SEC: integer('HUB_STREAM_IDLE_SEC', 1, 3600).default(30),
   HUB_VAD: z.enum(['silero', 'energy'], { error: 'HUB_VAD must be silero or energy' }).default('silero'),
+  HUB_ENGINE: z.enum(['auto', 'whisper.cpp', 'napi-rs'], { error: 'HUB_ENGINE must be auto, whisper.cpp or napi-rs' }).default('auto'),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -166,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     streamGraceMs: c.HUB_STREAM_GRACE_SEC * 1000,
     streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,
     vad: c.HUB_VAD,
+    engine: c.HUB_ENGINE,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

@@ -74,7 +74,7 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     (what, error) => log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
     { inspect: inspector.inspect, onWrite: (ms) => metrics.storeWriteSeconds.observe(ms / 1000) },
   );
-  const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, log });
+  const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, engine: config.engine, log });
   const scheduler = new Scheduler(config.workers, () => inspector.touch('scheduler'));
   const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);
   if (ffmpeg) log('info', 'ffmpeg found', { version: ffmpeg.version });

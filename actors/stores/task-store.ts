@@ -92,7 +92,9 @@ export const segmentSchema = z.object({
   text: z.string(),
   chunk: z.number().int().optional(),
   speaker: z.string().optional(),
-  words: z.array(z.object({ start: z.number(), end: z.number(), text: z.string() })).optional(),
+  words: z.array(z.object({ word: z.string(), start: z.number(), end: z.number(), p: z.number() })).optional(),
+  avgLogprob: z.number().optional(),
+  noSpeechProb: z.number().optional(),
 });
 
 export const taskSchema = z.object({

@@ -10,10 +10,12 @@ export const isFinished = (status: TaskStatus) => FINISHED_STATUSES.includes(sta
 
 export type TaskKind = 'file' | 'stream';
 
+/** One word of a segment, in seconds from the recording's start; `p` is whisper's probability for it (0..1). */
 export interface Word {
+  word: string;
   start: number;
   end: number;
-  text: string;
+  p: number;
 }
 
 export interface Segment {
@@ -22,6 +24,9 @@ export interface Segment {
   text: string;
   chunk?: number;
   words?: Word[];
+  /** the mean log probability of the segment's tokens, and whisper's estimate that it holds no speech */
+  avgLogprob?: number;
+  noSpeechProb?: number;
   speaker?: string;
 }
 

@@ -1,12 +1,14 @@
 // The engine workers: N supervised child processes, each with the model loaded
 // once, one job at a time. A worker that dies (native abort, SIGKILL, OOM) fails
-// its job with `engine_crashed` and is replaced; cancelling a job kills its
-// worker (whisper.cpp cannot be interrupted) and starts a fresh one. The pool
-// never decides who goes next: the scheduler does, and never asks for more
-// concurrent jobs than `size`.
+// its job with `engine_crashed` and is replaced. Cancelling a job stops it
+// inside whisper when the worker runs the hub's whisper.cpp addon (the process
+// stays; it is killed only if it does not stop within ABORT_GRACE_MS), and
+// kills the worker otherwise (@napi-rs/whisper cannot be interrupted). The
+// pool never decides who goes next: the scheduler does, and never asks for
+// more concurrent jobs than `size`.
 import { EventEmitter } from 'node:events';
 import { ChildWorker } from '../isolates.ts';
-import { EngineError, type EngineJob, type EngineResult } from './types.ts';
+import { EngineError, type EngineInfo, type EngineJob, type EngineResult } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
 import type { LogFn } from '../log-fn.ts';
 
@@ -14,6 +16,8 @@ export interface EnginePoolOptions {
   modelPath: string;
   size: number;
   threadsPerWorker: number;
+  /** which whisper implementation the workers run (default: @napi-rs/whisper) */
+  impl?: 'whisper.cpp' | 'napi-rs';
   log?: LogFn;
 }
 
@@ -24,16 +28,22 @@ export interface WorkerInfo {
   startedAt: number;
   job: EngineJob | undefined;
   restarts: number;
+  /** what the worker runs, once it has loaded the model */
+  engine?: EngineInfo;
 }
 
 interface Slot {
   info: WorkerInfo;
   worker: ChildWorker<EngineApi> | undefined;
   crashesInARow: number;
+  /** the worker can stop a run inside whisper */
+  abortable: boolean;
 }
 
 const ENTRY = new URL('./engine-process.ts', import.meta.url);
 const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker asked to stop a run that has not stopped after this long is killed. */
+const ABORT_GRACE_MS = 1000;
 /** Engine threads fill every core; at a lower priority they leave the hub's loop a core the moment it needs one. */
 const WORKER_NICENESS = 10;
 
@@ -41,6 +51,7 @@ export class EnginePool extends EventEmitter {
   private readonly slots: Slot[] = [];
   private closed = false;
   private fatal: string | undefined;
+  private jobs = 0;
   /** restarts waiting for their back-off; cleared on close */
   private readonly restarts = new Set<NodeJS.Timeout>();
 
@@ -48,7 +59,7 @@ export class EnginePool extends EventEmitter {
     super();
     this.setMaxListeners(0);
     for (let i = 0; i < options.size; i++) {
-      const slot: Slot = { info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, job: undefined, restarts: 0 }, worker: undefined, crashesInARow: 0 };
+      const slot: Slot = { info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, job: undefined, restarts: 0 }, worker: undefined, crashesInARow: 0, abortable: false };
       this.slots.push(slot);
       this.spawn(slot);
     }
@@ -87,12 +98,18 @@ export class EnginePool extends EventEmitter {
     const slot = await this.claim(signal);
     if (signal.aborted) throw new EngineError('cancelled', 'cancelled');
     const worker = slot.worker!;
+    const id = ++this.jobs;
     slot.info.state = 'busy';
     slot.info.job = job;
-    const kill = () => worker.kill();
-    signal.addEventListener('abort', kill, { once: true });
+    let grace: NodeJS.Timeout | undefined;
+    const stop = () => {
+      if (!slot.abortable) return worker.kill();
+      void worker.call((api) => api.abort(id)).catch(() => {});
+      grace = setTimeout(() => worker.kill(), ABORT_GRACE_MS);
+    };
+    signal.addEventListener('abort', stop, { once: true });
     try {
-      const result = await worker.call((api) => api.transcribe(job));
+      const result = await worker.call((api) => api.transcribe(job, id));
       slot.crashesInARow = 0;
       return result;
     } catch (error) {
@@ -100,7 +117,8 @@ export class EnginePool extends EventEmitter {
       if (!worker.alive) throw new EngineError('engine_crashed', (error as Error).message);
       throw new EngineError('engine_failed', error instanceof Error ? error.message : String(error));
     } finally {
-      signal.removeEventListener('abort', kill);
+      signal.removeEventListener('abort', stop);
+      clearTimeout(grace);
       if (slot.worker === worker && worker.alive) {
         slot.info.state = 'idle';
         slot.info.job = undefined;
@@ -120,7 +138,7 @@ export class EnginePool extends EventEmitter {
   private spawn(slot: Slot): void {
     if (this.closed) return;
     const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
-      env: { ENGINE_MODEL_PATH: this.options.modelPath, ENGINE_THREADS: String(this.options.threadsPerWorker) },
+      env: { ENGINE_MODEL_PATH: this.options.modelPath, ENGINE_THREADS: String(this.options.threadsPerWorker), ENGINE_IMPL: this.options.impl ?? 'napi-rs' },
       nice: WORKER_NICENESS,
     });
     slot.worker = worker;
@@ -128,8 +146,10 @@ export class EnginePool extends EventEmitter {
     worker.exited.catch(() => this.onExit(slot, worker));
     worker
       .call((api) => api.info())
-      .then(() => {
+      .then((info) => {
         if (slot.worker !== worker) return;
+        slot.abortable = info.abortable;
+        slot.info.engine = info.engine;
         slot.info.state = 'idle';
         this.emit('change');
       })

@@ -1,48 +1,81 @@
-// Child-process entry of an engine worker: loads the whisper.cpp model once and
-// transcribes chunks, reached through Comlink over IPC. A process, not a worker
-// thread, because whisper.cpp cannot be interrupted and a native abort takes its
-// whole process down: the pool SIGKILLs and replaces us, and the hub survives.
-import { Whisper, WhisperFullParams, WhisperSamplingStrategy, type Segment as NativeSegment } from '@napi-rs/whisper';
+// Child-process entry of an engine worker: loads the model once with the
+// implementation it is told (ENGINE_IMPL: the hub's whisper.cpp addon, or
+// @napi-rs/whisper) and transcribes chunks, reached through Comlink over IPC.
+// A process, not a worker thread: a native crash takes only this process
+// down, and the pool replaces it. With the addon a run can be aborted inside
+// whisper; with @napi-rs/whisper the pool kills the process instead.
 import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
+import type { Backend, BackendRun } from './backend.ts';
 import { snapStartsToSpeech } from './snap-to-speech.ts';
 import { isRunaway } from './runaway.ts';
+import { openNapiRs } from './napi-rs-backend.ts';
+import { openWhisperCpp } from './whisper-cpp-backend.ts';
+import { findAddon, loadAddon } from './whisper-cpp-addon.ts';
 
 const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
 const threads = Number(process.env.ENGINE_THREADS ?? '1');
 
-let whisper: Whisper | undefined;
+let backend: Backend | undefined;
 let loadError: string | undefined;
 const loadStarted = performance.now();
 try {
-  whisper = new Whisper(modelPath);
+  backend = open(process.env.ENGINE_IMPL === 'whisper.cpp' ? 'whisper.cpp' : 'napi-rs');
 } catch (error) {
   loadError = error instanceof Error ? error.message : String(error);
 }
 const loadMs = performance.now() - loadStarted;
-/** English-only models (tiny.en, base.en, ...) cannot detect a language: asked to, they guess nonsense. */
-const multilingual = whisper?.isMultilingual === 1;
+
+/** The addon when asked for and loadable; else @napi-rs/whisper, saying why. A model that cannot load throws. */
+function open(impl: 'whisper.cpp' | 'napi-rs'): Backend {
+  if (impl === 'napi-rs') return openNapiRs(modelPath);
+  const found = findAddon();
+  if ('missing' in found) return openNapiRs(modelPath, found.missing);
+  let addon;
+  try {
+    addon = loadAddon(found.path);
+  } catch (error) {
+    return openNapiRs(modelPath, `the whisper.cpp addon does not load: ${(error as Error).message}`);
+  }
+  return openWhisperCpp(addon, modelPath);
+}
+
+/** Runs in progress, by the pool's job id: what abort() stops. */
+const running = new Map<number, BackendRun>();
 
 const api = {
   info() {
-    if (!whisper) throw new Error(`cannot load the model ${modelPath}: ${loadError}`);
-    return { pid: process.pid, loadMs, multilingual, threads };
+    if (!backend) throw new Error(`cannot load the model ${modelPath}: ${loadError}`);
+    return { pid: process.pid, loadMs, multilingual: backend.multilingual, threads, engine: backend.info, abortable: backend.info.impl === 'whisper.cpp' };
   },
 
-  async transcribe(job: EngineJob): Promise<EngineResult> {
-    if (!whisper) throw new Error(`model not loaded: ${loadError}`);
+  /** GPU memory in use now (the device's), for the admin view and /metrics. */
+  deviceMemory(): number | undefined {
+    return backend?.deviceMemoryUsedBytes?.();
+  },
+
+  /** Stops job `id` inside whisper; false when it is not running or cannot be stopped so. */
+  abort(id: number): boolean {
+    return running.get(id)?.abort() ?? false;
+  },
+
+  async transcribe(job: EngineJob, id = 0): Promise<EngineResult> {
+    if (!backend) throw new Error(`model not loaded: ${loadError}`);
     const started = performance.now();
     const audio = 'samples' in job ? job.samples : await readPcmRange(job.pcmPath, job.start, job.end);
     const audioSec = audio.length / SAMPLE_RATE;
     const input = padToMinimum(audio);
     const fit = 'samples' in job && job.fitContext === true;
-    let { text, native } = await run(whisper, input, job.language, fit);
+    const language = job.language ?? (backend.multilingual ? 'auto' : 'en');
+    let result = await pass(backend, input, language, fit, id);
     // A decoder loop on a shrunken context: once more with the whole context.
-    if (fit && isRunaway(text, audioSec)) ({ text, native } = await run(whisper, input, job.language, false));
+    if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, language, false, id);
+    if (result.aborted) throw new Error('the run was aborted');
+    const heard = clampToChunk(dropNoSpeech(result.segments), audioSec);
     return {
-      segments: snapStartsToSpeech(clampToChunk(native, text, audioSec), audio),
-      language: multilingual ? (Whisper.lang(whisper.fullLangId) ?? null) : 'en',
+      segments: snapStartsToSpeech(heard, audio).map(wordsInside),
+      language: backend.multilingual ? result.language : 'en',
       engineMs: performance.now() - started,
       audioSec,
     };
@@ -51,25 +84,21 @@ const api = {
 
 export type EngineApi = typeof api;
 
-async function run(whisper: Whisper, input: Float32Array, language: string | undefined, fitContext: boolean) {
-  const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
-  params.nThreads = threads;
-  // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most.
-  if (fitContext) {
-    params.audioCtx = Math.min(1500, Math.ceil((input.length / SAMPLE_RATE) * 50) + 32);
-    // Speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
-    params.maxTokens = Math.ceil((input.length / SAMPLE_RATE) * 10) + 10;
+async function pass(backend: Backend, input: Float32Array, language: string, fitContext: boolean, id: number) {
+  const seconds = input.length / SAMPLE_RATE;
+  // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most;
+  // speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
+  const fitted = fitContext ? { audioCtx: Math.min(1500, Math.ceil(seconds * 50) + 32), maxTokens: Math.ceil(seconds * 10) + 10 } : {};
+  const run = backend.run(input, { threads, language, ...fitted });
+  running.set(id, run);
+  try {
+    return await run.done;
+  } finally {
+    running.delete(id);
   }
-  params.language = language ?? (multilingual ? 'auto' : 'en');
-  params.printProgress = false;
-  params.printRealtime = false;
-  params.printTimestamps = false;
-  params.printSpecial = false;
-  const received: NativeSegment[] = [];
-  params.onNewSegment = (s) => received.push(s);
-  const text = whisper.full(params, input);
-  return { text, native: await collectSegments(received, text) };
 }
+
+const textOf = (segments: EngineSegment[]) => segments.map((s) => s.text).join('');
 
 /**
  * This whisper.cpp build skips input of 1 s or less (measured: 16,000 samples
@@ -84,44 +113,52 @@ function padToMinimum(audio: Float32Array): Float32Array {
   return padded;
 }
 
-const squash = (s: string) => s.replace(/\s+/g, '');
-
 /**
- * Segment callbacks arrive on the event loop after `full()` returns: wait until
- * they add up to the returned text (a turn or two), but never long.
+ * whisper's own rule (openai/whisper transcribe.py): text the model thinks is
+ * not speech (no-speech probability over 0.6) and is unsure of (mean log
+ * probability under -1) is dropped — the "Thank you." it hears in silence.
  */
-async function collectSegments(received: NativeSegment[], text: string): Promise<NativeSegment[] | undefined> {
-  const want = squash(text);
-  const deadline = performance.now() + 500;
-  while (squash(received.map((s) => s.text).join('')) !== want) {
-    if (performance.now() > deadline) return undefined;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return received;
+export function dropNoSpeech(segments: EngineSegment[]): EngineSegment[] {
+  return segments.filter((s) => !(s.noSpeechProb !== undefined && s.avgLogprob !== undefined && s.noSpeechProb > 0.6 && s.avgLogprob < -1));
 }
 
-/** whisper.cpp's marker for audio without speech: not a word anybody said */
-const NOT_SPEECH = /^\[BLANK_AUDIO\]$/;
+/** whisper.cpp's marker for audio without speech, and whole-segment sound captions ("(wind howling)", "[music]", "♪"): not words anybody said */
+const NOT_SPEECH = /^(\[[^\]]*\]|\([^)]*\)|\*[^*]*\*|[♪♫\s]+)$/;
 
 /**
- * Seconds from the chunk's start; whisper's centisecond times may run past the
- * chunk (its window is 30 s whatever the audio), so clamp them, drop what starts
- * after the end, and keep segments ordered and non-overlapping.
+ * Seconds from the chunk's start; whisper's times may run past the chunk (its
+ * window is 30 s whatever the audio), so clamp them, drop what starts after the
+ * end, and keep segments ordered and non-overlapping.
  */
-export function clampToChunk(native: NativeSegment[] | undefined, text: string, audioSec: number): EngineSegment[] {
-  const source = native ?? [{ start: 0, end: Math.round(audioSec * 100), text }];
+export function clampToChunk(segments: EngineSegment[], audioSec: number): EngineSegment[] {
   const out: EngineSegment[] = [];
   let lastEnd = 0;
-  for (const s of source) {
-    const t = s.text.trim();
-    if (NOT_SPEECH.test(t)) continue;
-    const start = Math.max(lastEnd, Math.min(s.start / 100, audioSec));
-    const end = Math.max(start, Math.min(s.end / 100, audioSec));
-    if (!t || start >= audioSec) continue;
-    out.push({ start, end, text: t });
+  for (const s of segments) {
+    const text = s.text.trim();
+    if (NOT_SPEECH.test(text)) continue;
+    const start = Math.max(lastEnd, Math.min(s.start, audioSec));
+    const end = Math.max(start, Math.min(s.end, audioSec));
+    if (!text || start >= audioSec) continue;
+    out.push({ ...s, start, end, text });
     lastEnd = end;
   }
   return out;
 }
+
+/** Words stay inside their segment, in order (the segment's start may have moved to where speech resumes). */
+export function wordsInside(segment: EngineSegment): EngineSegment {
+  const s = { ...segment, start: round(segment.start), end: round(segment.end) };
+  if (!s.words) return s;
+  let floor = s.start;
+  const words = s.words.map((w) => {
+    const start = Math.min(s.end, Math.max(floor, round(w.start)));
+    const end = Math.min(s.end, Math.max(start, round(w.end)));
+    floor = end;
+    return { ...w, start, end };
+  });
+  return { ...s, words };
+}
+
+const round = (seconds: number) => Math.round(seconds * 1000) / 1000;
 
 exposeToParent(api);

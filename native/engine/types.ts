@@ -24,10 +24,34 @@ export interface LiveAudio {
 }
 
 /** Seconds from the start of the chunk. */
+export interface EngineWord {
+  word: string;
+  start: number;
+  end: number;
+  p: number;
+}
+
+/** Seconds from the start of the chunk; words and confidence where the engine gives them (the whisper.cpp addon). */
 export interface EngineSegment {
   start: number;
   end: number;
   text: string;
+  words?: EngineWord[];
+  avgLogprob?: number;
+  noSpeechProb?: number;
+}
+
+/** What runs in an engine worker: the implementation, and where. */
+export interface EngineInfo {
+  impl: 'whisper.cpp' | 'napi-rs';
+  version: string;
+  backend: 'cpu' | 'cuda';
+  /** the GPU it runs on, when it does */
+  device?: string;
+  /** memory in use on that GPU (the whole device's, as the driver reports it) */
+  deviceMemoryUsedBytes?: number;
+  /** whisper.cpp was asked for but could not be loaded: why */
+  fallbackReason?: string;
 }
 
 export interface EngineResult {

@@ -44,6 +44,9 @@ t.test('cancelling a task frees its worker for the next one at once', async (t) 
   await fetch(`${url}/v1/tasks/${long}`, { method: 'DELETE', headers: { Authorization: `Bearer ${ALICE}` } });
   const next = await submit(BOB, 'speech.wav');
   t.equal((await waitForStatus(url, BOB, next, ['completed', 'failed'])).status, 'completed');
-  t.not(pool().workers()[0]!.pid, pid, 'the cancelled chunk’s worker was replaced');
+  // The whisper.cpp addon stops the run inside whisper: the same process goes on.
+  // @napi-rs/whisper cannot be interrupted: its process is replaced.
+  if (pool().workers()[0]!.engine?.impl === 'whisper.cpp') t.equal(pool().workers()[0]!.pid, pid, 'the run was aborted inside the same worker');
+  else t.not(pool().workers()[0]!.pid, pid, 'the cancelled chunk’s worker was replaced');
   t.equal((await waitForStatus(url, ALICE, long, ['cancelled'])).status, 'cancelled');
 });

@@ -1,0 +1,368 @@
+// The hub's binding over whisper.cpp 1.9.1. One `Model` loads a model once;
+// each `transcribe` runs on a thread of its own with a whisper state taken
+// from the model's pool (so several jobs share one model, on the CPU or one
+// GPU), reports segments as whisper emits them, and can be aborted inside the
+// run through whisper's abort callback. Segments carry words (token
+// timestamps, joined into words here so multi-byte text is never split),
+// their probabilities, the average log probability and the no-speech
+// probability. The JS side is native/engine/whisper-cpp.ts; nothing here
+// decides policy (which segments to keep): it reports what whisper says.
+#include <napi.h>
+
+#include <atomic>
+#include <cstdio>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "ggml-backend.h"
+#include "whisper.h"
+
+namespace {
+
+struct Word {
+  std::string text;
+  int64_t t0 = 0, t1 = 0;  // centiseconds from the start of the audio
+  double pSum = 0;
+  int tokens = 0;
+};
+
+struct Segment {
+  int64_t t0 = 0, t1 = 0;
+  std::string text;
+  float noSpeechProb = 0;
+  double logprobSum = 0;
+  int tokens = 0;
+  std::vector<Word> words;
+};
+
+struct Options {
+  int threads = 1;
+  std::string language;  // empty: detect
+  bool translate = false;
+  int audioCtx = 0;
+  int maxTokens = 0;
+  float temperature = 0.0f;
+  float temperatureInc = 0.2f;
+  int beamSize = 0;  // 0 or 1: greedy
+  int bestOf = 5;
+  std::string prompt;
+};
+
+/** Only errors reach stderr: whisper.cpp narrates every load and run otherwise. */
+void quietLog(ggml_log_level level, const char* text, void*) {
+  if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+}
+
+Segment readSegment(whisper_context* ctx, whisper_state* state, int i) {
+  Segment s;
+  s.t0 = whisper_full_get_segment_t0_from_state(state, i);
+  s.t1 = whisper_full_get_segment_t1_from_state(state, i);
+  s.text = whisper_full_get_segment_text_from_state(state, i);
+  s.noSpeechProb = whisper_full_get_segment_no_speech_prob_from_state(state, i);
+  const whisper_token eot = whisper_token_eot(ctx);
+  const int n = whisper_full_n_tokens_from_state(state, i);
+  for (int j = 0; j < n; j++) {
+    const whisper_token_data d = whisper_full_get_token_data_from_state(state, i, j);
+    if (d.id >= eot) continue;  // timestamps and other special tokens
+    const std::string piece = whisper_token_to_str(ctx, d.id);
+    s.logprobSum += d.plog;
+    s.tokens++;
+    // A piece that opens with a space starts a word; punctuation and the rest of a word join the last one.
+    if (s.words.empty() || (!piece.empty() && piece[0] == ' ')) {
+      s.words.push_back(Word{piece, d.t0, d.t1, 0, 0});
+    }
+    Word& w = s.words.back();
+    if (w.tokens > 0) w.text += piece;
+    w.t1 = d.t1;
+    w.pSum += d.p;
+    w.tokens++;
+  }
+  return s;
+}
+
+Napi::Object segmentToJs(Napi::Env env, const Segment& s) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("t0", Napi::Number::New(env, static_cast<double>(s.t0)));
+  out.Set("t1", Napi::Number::New(env, static_cast<double>(s.t1)));
+  out.Set("text", Napi::String::New(env, s.text));
+  out.Set("noSpeechProb", Napi::Number::New(env, s.noSpeechProb));
+  out.Set("avgLogprob", Napi::Number::New(env, s.tokens ? s.logprobSum / s.tokens : 0));
+  Napi::Array words = Napi::Array::New(env, s.words.size());
+  for (size_t k = 0; k < s.words.size(); k++) {
+    const Word& w = s.words[k];
+    Napi::Object word = Napi::Object::New(env);
+    word.Set("text", Napi::String::New(env, w.text));
+    word.Set("t0", Napi::Number::New(env, static_cast<double>(w.t0)));
+    word.Set("t1", Napi::Number::New(env, static_cast<double>(w.t1)));
+    word.Set("p", Napi::Number::New(env, w.tokens ? w.pSum / w.tokens : 0));
+    words.Set(k, word);
+  }
+  out.Set("words", words);
+  return out;
+}
+
+Options readOptions(const Napi::Object& o) {
+  Options r;
+  auto num = [&](const char* key, double fallback) { return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback; };
+  auto str = [&](const char* key) { return o.Has(key) && o.Get(key).IsString() ? o.Get(key).As<Napi::String>().Utf8Value() : std::string(); };
+  r.threads = static_cast<int>(num("threads", 1));
+  r.language = str("language");
+  r.translate = o.Has("translate") && o.Get("translate").ToBoolean();
+  r.audioCtx = static_cast<int>(num("audioCtx", 0));
+  r.maxTokens = static_cast<int>(num("maxTokens", 0));
+  r.temperature = static_cast<float>(num("temperature", 0));
+  r.temperatureInc = static_cast<float>(num("temperatureInc", 0.2));
+  r.beamSize = static_cast<int>(num("beamSize", 0));
+  r.bestOf = static_cast<int>(num("bestOf", 5));
+  r.prompt = str("prompt");
+  return r;
+}
+
+class Model;
+
+/** One transcription: its audio, its state while it runs, what it found. */
+struct Run {
+  Model* model = nullptr;
+  Napi::ObjectReference modelRef;  // the model outlives every run of it
+  std::vector<float> samples;
+  Options options;
+  std::shared_ptr<std::atomic<bool>> aborted;
+  Napi::ThreadSafeFunction tsfn;
+  Napi::Promise::Deferred deferred;
+  bool hasSegmentCallback = false;
+  whisper_state* state = nullptr;
+  int code = 0;
+  std::string language;
+  std::vector<Segment> segments;
+  std::string error;
+  explicit Run(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+/** What the run's thread hands to the JS thread: a new segment, or the end. */
+struct Message {
+  Run* run = nullptr;  // set on the last message
+  Segment segment;
+};
+
+class Model : public Napi::ObjectWrap<Model> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Model", {
+      InstanceMethod("transcribe", &Model::Transcribe),
+      InstanceMethod("close", &Model::Close),
+      InstanceAccessor("multilingual", &Model::Multilingual, nullptr),
+      InstanceAccessor("type", &Model::Type, nullptr),
+      InstanceAccessor("states", &Model::States, nullptr),
+    });
+  }
+
+  explicit Model(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Model>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "Model(path, options?)");
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    whisper_context_params params = whisper_context_default_params();
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Object o = info[1].As<Napi::Object>();
+      if (o.Has("useGpu")) params.use_gpu = o.Get("useGpu").ToBoolean();
+      if (o.Has("gpuDevice") && o.Get("gpuDevice").IsNumber()) params.gpu_device = o.Get("gpuDevice").As<Napi::Number>().Int32Value();
+      if (o.Has("flashAttn")) params.flash_attn = o.Get("flashAttn").ToBoolean();
+    }
+    ctx_ = whisper_init_from_file_with_params_no_state(path.c_str(), params);
+    if (!ctx_) throw Napi::Error::New(env, "cannot load the model " + path + " (not a whisper.cpp ggml model, or unreadable)");
+  }
+
+  ~Model() override { Free(); }
+
+  whisper_state* Acquire() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!free_.empty()) {
+      whisper_state* s = free_.back();
+      free_.pop_back();
+      return s;
+    }
+    whisper_state* s = whisper_init_state(ctx_);
+    if (s) created_++;
+    return s;
+  }
+
+  void Release(whisper_state* s) {
+    std::lock_guard<std::mutex> lock(mu_);
+    free_.push_back(s);
+  }
+
+  whisper_context* ctx() const { return ctx_; }
+
+ private:
+  whisper_context* ctx_ = nullptr;
+  std::mutex mu_;
+  std::vector<whisper_state*> free_;
+  int created_ = 0;
+  int running_ = 0;
+
+  void Free() {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (whisper_state* s : free_) whisper_free_state(s);
+    free_.clear();
+    if (ctx_) whisper_free(ctx_);
+    ctx_ = nullptr;
+  }
+
+  Napi::Value Multilingual(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), ctx_ && whisper_is_multilingual(ctx_)); }
+  Napi::Value Type(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), ctx_ ? whisper_model_type_readable(ctx_) : ""); }
+  Napi::Value States(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), created_); }
+
+  /** Frees the model now (its idle states too); refused while a run is going on. */
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    if (running_ > 0) throw Napi::Error::New(info.Env(), "the model is still transcribing");
+    Free();
+    return info.Env().Undefined();
+  }
+
+  /** transcribe(samples: Float32Array, options, onSegment?) → { done: Promise, abort() } */
+  Napi::Value Transcribe(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!ctx_) throw Napi::Error::New(env, "the model is closed");
+    if (info.Length() < 2 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array || !info[1].IsObject()) {
+      throw Napi::TypeError::New(env, "transcribe(samples: Float32Array, options, onSegment?)");
+    }
+    Napi::Float32Array input = info[0].As<Napi::Float32Array>();
+    auto* run = new Run(env);
+    run->model = this;
+    run->modelRef = Napi::Persistent(Value());
+    run->samples.assign(input.Data(), input.Data() + input.ElementLength());
+    run->options = readOptions(info[1].As<Napi::Object>());
+    run->aborted = std::make_shared<std::atomic<bool>>(false);
+    run->hasSegmentCallback = info.Length() > 2 && info[2].IsFunction();
+    Napi::Function onSegment = run->hasSegmentCallback ? info[2].As<Napi::Function>() : Napi::Function::New(env, [](const Napi::CallbackInfo&) {});
+    run->tsfn = Napi::ThreadSafeFunction::New(env, onSegment, "whisper-run", 0, 1);
+    running_++;
+    std::thread([run] { Work(run); }).detach();
+
+    Napi::Object job = Napi::Object::New(env);
+    job.Set("done", run->deferred.Promise());
+    std::shared_ptr<std::atomic<bool>> flag = run->aborted;
+    job.Set("abort", Napi::Function::New(env, [flag](const Napi::CallbackInfo& i) {
+      flag->store(true);
+      return i.Env().Undefined();
+    }));
+    return job;
+  }
+
+  /** On the run's own thread. */
+  static void Work(Run* run) {
+    run->state = run->model->Acquire();
+    if (!run->state) {
+      run->error = "could not allocate a whisper state (out of memory?)";
+    } else {
+      whisper_full_params p = whisper_full_default_params(run->options.beamSize > 1 ? WHISPER_SAMPLING_BEAM_SEARCH : WHISPER_SAMPLING_GREEDY);
+      const Options& o = run->options;
+      p.n_threads = o.threads;
+      p.language = o.language.empty() ? "auto" : o.language.c_str();
+      p.translate = o.translate;
+      p.audio_ctx = o.audioCtx;
+      p.max_tokens = o.maxTokens;
+      p.temperature = o.temperature;
+      p.temperature_inc = o.temperatureInc;
+      p.greedy.best_of = o.bestOf;
+      if (o.beamSize > 1) p.beam_search.beam_size = o.beamSize;
+      p.initial_prompt = o.prompt.empty() ? nullptr : o.prompt.c_str();
+      p.token_timestamps = true;
+      p.suppress_nst = true;  // no "(wind howling)" or music notes: OpenAI's default suppress_tokens=-1
+      p.print_progress = p.print_realtime = p.print_timestamps = p.print_special = false;
+      p.abort_callback = [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); };
+      p.abort_callback_user_data = run->aborted.get();
+      p.encoder_begin_callback = [](whisper_context*, whisper_state*, void* data) { return !static_cast<std::atomic<bool>*>(data)->load(); };
+      p.encoder_begin_callback_user_data = run->aborted.get();
+      if (run->hasSegmentCallback) {
+        p.new_segment_callback = [](whisper_context* ctx, whisper_state* state, int nNew, void* data) {
+          Run* r = static_cast<Run*>(data);
+          const int n = whisper_full_n_segments_from_state(state);
+          for (int i = n - nNew; i < n; i++) {
+            auto* m = new Message{nullptr, readSegment(ctx, state, i)};
+            r->tsfn.NonBlockingCall(m, Deliver);
+          }
+        };
+        p.new_segment_callback_user_data = run;
+      }
+      whisper_context* ctx = run->model->ctx();
+      run->code = whisper_full_with_state(ctx, run->state, p, run->samples.data(), static_cast<int>(run->samples.size()));
+      if (run->code == 0 && !run->aborted->load()) {
+        const int n = whisper_full_n_segments_from_state(run->state);
+        for (int i = 0; i < n; i++) run->segments.push_back(readSegment(ctx, run->state, i));
+        const int lang = whisper_full_lang_id_from_state(run->state);
+        run->language = lang >= 0 ? whisper_lang_str(lang) : "";
+      }
+      run->model->Release(run->state);
+    }
+    Napi::ThreadSafeFunction tsfn = run->tsfn;
+    tsfn.BlockingCall(new Message{run, {}}, Finish);
+    tsfn.Release();
+  }
+
+  static void Deliver(Napi::Env env, Napi::Function onSegment, Message* m) {
+    std::unique_ptr<Message> own(m);
+    if (env != nullptr && onSegment != nullptr) onSegment.Call({segmentToJs(env, m->segment)});
+  }
+
+  /** Back on the JS thread: the promise settles, the run is freed. */
+  static void Finish(Napi::Env env, Napi::Function, Message* m) {
+    std::unique_ptr<Message> own(m);
+    std::unique_ptr<Run> run(m->run);
+    if (env == nullptr) {  // the environment is going away: nothing to settle
+      run->modelRef.SuppressDestruct();
+      return;
+    }
+    run->model->running_--;
+    const bool aborted = run->aborted->load();
+    if (!run->error.empty() || (run->code != 0 && !aborted)) {
+      const std::string why = !run->error.empty() ? run->error : "whisper_full failed (code " + std::to_string(run->code) + ")";
+      run->deferred.Reject(Napi::Error::New(env, why).Value());
+      return;
+    }
+    Napi::Object result = Napi::Object::New(env);
+    Napi::Array segments = Napi::Array::New(env, run->segments.size());
+    for (size_t i = 0; i < run->segments.size(); i++) segments.Set(i, segmentToJs(env, run->segments[i]));
+    result.Set("segments", segments);
+    result.Set("language", Napi::String::New(env, run->language));
+    result.Set("aborted", Napi::Boolean::New(env, aborted));
+    run->deferred.Resolve(result);
+  }
+};
+
+/** The compute devices ggml sees (the CPU, and each GPU of a CUDA build), with their memory. */
+Napi::Value Devices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const size_t n = ggml_backend_dev_count();
+  Napi::Array out = Napi::Array::New(env, n);
+  for (size_t i = 0; i < n; i++) {
+    ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+    size_t freeBytes = 0, totalBytes = 0;
+    ggml_backend_dev_memory(dev, &freeBytes, &totalBytes);
+    const auto type = ggml_backend_dev_type(dev);
+    Napi::Object d = Napi::Object::New(env);
+    d.Set("name", Napi::String::New(env, ggml_backend_dev_name(dev)));
+    d.Set("description", Napi::String::New(env, ggml_backend_dev_description(dev)));
+    d.Set("type", Napi::String::New(env, type == GGML_BACKEND_DEVICE_TYPE_GPU ? "gpu" : type == GGML_BACKEND_DEVICE_TYPE_CPU ? "cpu" : type == GGML_BACKEND_DEVICE_TYPE_IGPU ? "igpu" : "accel"));
+    d.Set("memoryFree", Napi::Number::New(env, static_cast<double>(freeBytes)));
+    d.Set("memoryTotal", Napi::Number::New(env, static_cast<double>(totalBytes)));
+    out.Set(i, d);
+  }
+  return out;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  whisper_log_set(quietLog, nullptr);
+  exports.Set("Model", Model::Define(env));
+  exports.Set("devices", Napi::Function::New(env, Devices));
+  exports.Set("version", Napi::String::New(env, whisper_version()));
+  exports.Set("backend", Napi::String::New(env, WHISPER_HUB_BACKEND));
+  exports.Set("systemInfo", Napi::String::New(env, whisper_print_system_info()));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(whisper_hub, Init)
