@@ -9,17 +9,24 @@ export const TRANSCRIPT_CONTENT_TYPES: Record<TranscriptFormat, string> = {
   vtt: 'text/vtt; charset=utf-8',
 };
 
-export function formatTranscript(task: Task, format: TranscriptFormat): string {
+/** `words`: one subtitle cue per word (srt, vtt), where the segments have words. JSON always carries them. */
+export function formatTranscript(task: Task, format: TranscriptFormat, options: { words?: boolean } = {}): string {
+  const cueSource = options.words ? wordCues(task.segments) : task.segments;
   switch (format) {
     case 'json':
       return JSON.stringify({ id: task.id, status: task.status, language: task.language, durationSec: task.durationSec, segments: task.segments });
     case 'txt':
       return toText(task.segments);
     case 'srt':
-      return toSrt(task.segments);
+      return toSrt(cueSource);
     case 'vtt':
-      return toVtt(task.segments);
+      return toVtt(cueSource);
   }
+}
+
+/** Each word as a segment of its own; a segment without words stays whole. */
+export function wordCues(segments: Segment[]): Segment[] {
+  return segments.flatMap((s) => (s.words?.length ? s.words.map((w) => ({ start: w.start, end: w.end, text: w.word })) : [s]));
 }
 
 export function toText(segments: Segment[]): string {

@@ -102,6 +102,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
     persistenceBacklog: () => persistence.stats().backlog,
     queued: () => scheduler.stats().queued,
     busyWorkers: () => engine.workerPool?.busy ?? 0,
+    engineWorkers: () => engine.workerPool?.workers() ?? [],
     loopLag: () => parts.loop.last,
     cutOffs: cutOffCount,
   });

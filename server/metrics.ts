@@ -11,6 +11,8 @@ export interface MetricSources {
   persistenceBacklog: () => number;
   queued: () => Record<string, number>;
   busyWorkers: () => number;
+  /** each engine worker's implementation and backend, and the GPU memory in use where it runs on one */
+  engineWorkers: () => { slot: number; engine?: { impl: string; backend: string }; deviceMemoryUsedBytes?: number }[];
   loopLag: () => { p50Ms: number; p99Ms: number };
   cutOffs: () => number;
 }
@@ -93,6 +95,20 @@ export class HubMetrics {
     });
     new Gauge({ name: 'hub_persistence_backlog', help: 'Records not yet written to the store', registers: r, collect() { this.set(read.persistenceBacklog()); } });
     new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running a pass', registers: r, collect() { this.set(read.busyWorkers()); } });
+    new Gauge({
+      name: 'hub_engine_workers', help: 'Engine workers by implementation and backend', labelNames: ['impl', 'backend'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const w of read.engineWorkers()) if (w.engine) this.inc({ impl: w.engine.impl, backend: w.engine.backend });
+      },
+    });
+    new Gauge({
+      name: 'hub_engine_device_memory_bytes', help: "GPU memory in use on each CUDA engine worker's device (the device's, as the driver reports it)", labelNames: ['slot'] as const, registers: r,
+      collect() {
+        this.reset();
+        for (const w of read.engineWorkers()) if (w.deviceMemoryUsedBytes !== undefined) this.set({ slot: String(w.slot) }, w.deviceMemoryUsedBytes);
+      },
+    });
     new Gauge({
       name: 'hub_queue_depth', help: 'Passes waiting for an engine slot', labelNames: ['priority'] as const, registers: r,
       collect() { for (const [priority, n] of Object.entries(read.queued())) this.set({ priority }, n); },

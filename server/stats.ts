@@ -36,6 +36,8 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
         uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
         restarts: w.restarts,
         job: w.job?.tag ?? null,
+        ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend } : {}),
+        ...(w.deviceMemoryUsedBytes !== undefined ? { deviceMemoryMb: Math.round(w.deviceMemoryUsedBytes / 1048576) } : {}),
       })),
     },
     queue: { capacity: queue.capacity, inUse: queue.inUse, live: queue.queued.live, batch: queue.queued.batch, byUser: queue.queuedByUser },

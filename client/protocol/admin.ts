@@ -28,7 +28,7 @@ export interface StatsFrame {
     size: number;
     busy: number;
     restarts: number;
-    list: { slot: number; pid: number | undefined; state: string; uptimeSec: number; restarts: number; job: Record<string, unknown> | null }[];
+    list: { slot: number; pid: number | undefined; state: string; uptimeSec: number; restarts: number; job: Record<string, unknown> | null; impl?: string; backend?: string; deviceMemoryMb?: number }[];
   };
   queue: { capacity: number; inUse: number; live: number; batch: number; byUser: Record<string, number> };
   persistence: Record<string, unknown> & { backlog: number; store: string };

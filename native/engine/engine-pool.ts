@@ -30,6 +30,8 @@ export interface WorkerInfo {
   restarts: number;
   /** what the worker runs, once it has loaded the model */
   engine?: EngineInfo;
+  /** GPU memory in use on its device after its last job (CUDA workers) */
+  deviceMemoryUsedBytes?: number;
 }
 
 interface Slot {
@@ -111,6 +113,9 @@ export class EnginePool extends EventEmitter {
     try {
       const result = await worker.call((api) => api.transcribe(job, id));
       slot.crashesInARow = 0;
+      if (slot.info.engine?.backend === 'cuda') {
+        void worker.call((api) => api.deviceMemory()).then((bytes) => (slot.info.deviceMemoryUsedBytes = bytes), () => {});
+      }
       return result;
     } catch (error) {
       if (signal.aborted) throw new EngineError('cancelled', 'cancelled');

@@ -45,6 +45,7 @@ async function readiness(ctx: HubContext) {
   ];
   const warnings = [
     ...(engine.synthetic ? [`SYNTHETIC MODEL ${engine.model}: transcripts are a fixed test script, not real speech recognition${engine.fallbackReason ? ` (${engine.fallbackReason})` : ''}`] : []),
+    ...(engine.implFallback ? [`the whisper.cpp engine is not in use (${engine.implFallback}): @napi-rs/whisper runs instead, on the CPU, without abort inside a run or words`] : []),
     ...(ctx.vad.failure ? [`Silero VAD could not start (${ctx.vad.failure}): live streams use the energy detector, which misses speech in noise`] : []),
   ];
   return {

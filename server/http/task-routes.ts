@@ -60,6 +60,7 @@ const listQuery = z.object({
 });
 
 const transcriptQuery = z.object({
+  words: z.enum(['0', '1'], { message: 'words must be 0 or 1' }).optional(),
   format: z.enum(TRANSCRIPT_FORMATS, { message: `format must be one of ${TRANSCRIPT_FORMATS.join(', ')}` }).default('json'),
   token: z.string().optional(),
 });
@@ -191,10 +192,10 @@ async function listTasks(ctx: HubContext, reply: Reply, request: Request): Promi
 
 async function transcript(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
   const caller = requireCaller(request);
-  const { format } = parseQuery(transcriptQuery, request.query);
+  const { format, words } = parseQuery(transcriptQuery, request.query);
   const task = await ownTask(ctx, caller, request.params[0]!);
   const base = (task.name ?? task.id).replace(/\.[^.]*$/, '').replace(/[^\w.-]+/g, '_') || task.id;
-  reply.send(200, formatTranscript(task, format), [
+  reply.send(200, formatTranscript(task, format, { words: words === '1' }), [
     ['Content-Type', TRANSCRIPT_CONTENT_TYPES[format]],
     ['Content-Disposition', `inline; filename="${base}.${format}"`],
   ]);

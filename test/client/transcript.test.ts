@@ -31,3 +31,17 @@ t.test('json carries the segments', async (t) => {
   const task = { id: 'x', status: 'completed', segments, language: 'en', durationSec: 3662 } as unknown as Task;
   t.match(JSON.parse(formatTranscript(task, 'json')), { id: 'x', status: 'completed', language: 'en', segments: [{ text: ' Hello there.' }] });
 });
+
+t.test('words=1: one cue per word where the segments have words; JSON carries the words', async (t) => {
+  const task = {
+    id: 'w', status: 'completed', language: 'en', durationSec: 3,
+    segments: [
+      { start: 0, end: 1.2, text: 'Hello there.', words: [{ word: 'Hello', start: 0.1, end: 0.5, p: 0.9 }, { word: 'there.', start: 0.6, end: 1.1, p: 0.8 }] },
+      { start: 1.5, end: 2.5, text: 'No words here.' },
+    ],
+  } as unknown as Task;
+  t.equal(formatTranscript(task, 'srt', { words: true }), '1\n00:00:00,100 --> 00:00:00,500\nHello\n\n2\n00:00:00,600 --> 00:00:01,100\nthere.\n\n3\n00:00:01,500 --> 00:00:02,500\nNo words here.\n');
+  t.match(formatTranscript(task, 'vtt', { words: true }), /^WEBVTT\n\n00:00:00\.100 --> 00:00:00\.500\nHello\n/);
+  t.equal(formatTranscript(task, 'srt'), toSrt(task.segments), 'without words=1: a cue per segment');
+  t.same(JSON.parse(formatTranscript(task, 'json')).segments[0].words[1], { word: 'there.', start: 0.6, end: 1.1, p: 0.8 });
+});

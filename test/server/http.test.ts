@@ -178,9 +178,11 @@ t.test('health, readiness, metrics, the web page, unknown routes, CORS', async (
   const ready = await getJson<Record<string, unknown>>(`${url}/readyz`, undefined);
   t.match(ready, { status: 200, body: { ready: true, engine: { state: 'ready', model: 'synthetic:micro', synthetic: true }, store: { ok: true, kind: 'embedded' } } });
   t.match((ready.body.warnings as string[])[0], /SYNTHETIC/);
+  t.match(ready.body.engine, { impl: 'whisper.cpp', version: '1.9.1', backend: 'cpu' }, 'the hub runs its own whisper.cpp addon (built at npm install)');
   const metrics = await (await fetch(`${url}/metrics`)).text();
   t.match(metrics, /hub_frames_published_total \d+/);
   t.match(metrics, /hub_tasks_finished_total\{status="completed"\} \d+/);
+  t.match(metrics, /hub_engine_workers\{impl="whisper.cpp",backend="cpu"\} 1/);
   const page = await fetch(`${url}/`);
   t.equal(page.status, 200);
   t.match(page.headers.get('content-type'), /text\/html/);
