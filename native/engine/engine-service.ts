@@ -113,7 +113,7 @@ export class EngineService {
 }
 
 /** HUB_ENGINE: auto takes the addon when it is built; asked for by name and missing, the workers fall back (loudly). */
-function chooseImpl(wanted: 'auto' | 'whisper.cpp' | 'napi-rs'): { impl: EngineInfo['impl']; fallback?: string } {
+export function chooseImpl(wanted: 'auto' | 'whisper.cpp' | 'napi-rs'): { impl: EngineInfo['impl']; fallback?: string } {
   if (wanted === 'napi-rs') return { impl: 'napi-rs' };
   const found = findAddon();
   if ('path' in found) return { impl: 'whisper.cpp' };

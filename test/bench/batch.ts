@@ -16,6 +16,7 @@ import { decodeToPcm } from '../../native/audio/decode.ts';
 import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import { planChunks } from '../../native/audio/chunk-planner.ts';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
+import { chooseImpl } from '../../native/engine/engine-service.ts';
 import { resolveModel } from '../../native/models/resolve.ts';
 import { makeSpeech } from './speech.ts';
 
@@ -33,7 +34,8 @@ async function baseline(): Promise<{ seconds: number; chunks: number }> {
   const decoded = await decodeToPcm(audioPath, pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
   const planned = planChunks(decoded.energies, decoded.samples);
   const chunks = planned.filter((c) => !c.silent);
-  const pool = new EnginePool({ modelPath: model.path, size: config.workers, threadsPerWorker: config.threadsPerWorker });
+  // The same implementation the hub picks (HUB_ENGINE=auto).
+  const pool = new EnginePool({ modelPath: model.path, size: config.workers, threadsPerWorker: config.threadsPerWorker, impl: chooseImpl(config.engine).impl });
   await pool.ready();
   const never = new AbortController().signal;
   const queue = [...chunks];

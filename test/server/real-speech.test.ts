@@ -16,6 +16,7 @@ import { convertedRecording, hasRealSpeech, longRecording, noisyRecording, utter
 import { streamAudio } from '../helpers/stream-file.ts';
 import { readAudioFile } from '../../client/sdk/audio-file.ts';
 import { EnginePool } from '../../native/engine/engine-pool.ts';
+import { chooseImpl } from '../../native/engine/engine-service.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
 import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import type { Task } from '../../client/protocol/types.ts';
@@ -65,7 +66,7 @@ t.test('a two-minute recording: chunk seams cost no words against the bare engin
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const pcm = join(dir, 'long.pcm');
   const decoded = await decodeToPcm(long.path, pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
-  const pool = new EnginePool({ modelPath: model, size: 1, threadsPerWorker: 2 });
+  const pool = new EnginePool({ modelPath: model, size: 1, threadsPerWorker: 2, impl: chooseImpl('auto').impl }); // what the hub runs
   t.teardown(() => pool.close());
   await pool.ready();
   const whole = await pool.run({ pcmPath: pcm, start: 0, end: decoded.samples, language: 'en' }, new AbortController().signal);

@@ -9,8 +9,11 @@
 // decides policy (which segments to keep): it reports what whisper says.
 #include <napi.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,11 +52,39 @@ struct Options {
   int beamSize = 0;  // 0 or 1: greedy
   int bestOf = 5;
   std::string prompt;
+  bool tokenTimestamps = true;
+  bool suppressNst = true;
+  /** a further window over less audio than this after the last segment, holding no speech, is not run (0: always run it) */
+  int quietTailMs = 2000;
 };
 
-/** Only errors reach stderr: whisper.cpp narrates every load and run otherwise. */
+/** Only errors reach stderr (whisper.cpp narrates every load and run otherwise), and not those our own stops cause. */
 void quietLog(ggml_log_level level, const char* text, void*) {
-  if (level == GGML_LOG_LEVEL_ERROR) std::fputs(text, stderr);
+  if (level != GGML_LOG_LEVEL_ERROR) return;
+  if (std::strstr(text, "encoder_begin_callback returned false") || std::strstr(text, "failed to encode")) return;
+  std::fputs(text, stderr);
+}
+
+/**
+ * Whether samples[from..] hold no speech: every 20 ms frame more than 30 dB
+ * below the loudest frame of the whole audio, or under -50 dBFS (the rule the
+ * hub's snap-to-speech uses too).
+ */
+bool isQuiet(const std::vector<float>& samples, size_t from) {
+  const size_t frame = WHISPER_SAMPLE_RATE / 50;
+  auto rms = [&](size_t at) {
+    double sum = 0;
+    const size_t end = std::min(samples.size(), at + frame);
+    for (size_t i = at; i < end; i++) sum += samples[i] * samples[i];
+    return end > at ? std::sqrt(sum / static_cast<double>(end - at)) : 0.0;
+  };
+  double peak = 0;
+  for (size_t at = 0; at < samples.size(); at += frame) peak = std::max(peak, rms(at));
+  const double threshold = std::max(0.003, peak * 0.0316);
+  for (size_t at = from; at < samples.size(); at += frame) {
+    if (rms(at) >= threshold) return false;
+  }
+  return true;
 }
 
 Segment readSegment(whisper_context* ctx, whisper_state* state, int i) {
@@ -118,6 +149,9 @@ Options readOptions(const Napi::Object& o) {
   r.beamSize = static_cast<int>(num("beamSize", 0));
   r.bestOf = static_cast<int>(num("bestOf", 5));
   r.prompt = str("prompt");
+  if (o.Has("tokenTimestamps")) r.tokenTimestamps = o.Get("tokenTimestamps").ToBoolean();
+  if (o.Has("suppressNst")) r.suppressNst = o.Get("suppressNst").ToBoolean();
+  r.quietTailMs = static_cast<int>(num("quietTailMs", 2000));
   return r;
 }
 
@@ -130,6 +164,8 @@ struct Run {
   std::vector<float> samples;
   Options options;
   std::shared_ptr<std::atomic<bool>> aborted;
+  int encodes = 0;
+  bool tailSkipped = false;
   Napi::ThreadSafeFunction tsfn;
   Napi::Promise::Deferred deferred;
   bool hasSegmentCallback = false;
@@ -269,13 +305,27 @@ class Model : public Napi::ObjectWrap<Model> {
       p.greedy.best_of = o.bestOf;
       if (o.beamSize > 1) p.beam_search.beam_size = o.beamSize;
       p.initial_prompt = o.prompt.empty() ? nullptr : o.prompt.c_str();
-      p.token_timestamps = true;
-      p.suppress_nst = true;  // no "(wind howling)" or music notes: OpenAI's default suppress_tokens=-1
+      p.token_timestamps = o.tokenTimestamps;
+      p.suppress_nst = o.suppressNst;  // no "(wind howling)" or music notes: OpenAI's default suppress_tokens=-1
       p.print_progress = p.print_realtime = p.print_timestamps = p.print_special = false;
       p.abort_callback = [](void* data) { return static_cast<std::atomic<bool>*>(data)->load(); };
       p.abort_callback_user_data = run->aborted.get();
-      p.encoder_begin_callback = [](whisper_context*, whisper_state*, void* data) { return !static_cast<std::atomic<bool>*>(data)->load(); };
-      p.encoder_begin_callback_user_data = run->aborted.get();
+      // Before each window: stop if aborted; skip a window over a short tail. whisper.cpp 1.9.1 runs
+      // another full 30 s window whenever 100 ms remain after the last timestamp, which doubles the
+      // cost of a 30 s chunk for the half second of (mostly) silence the chunk planner cut it at.
+      p.encoder_begin_callback = [](whisper_context*, whisper_state* state, void* data) {
+        Run* r = static_cast<Run*>(data);
+        if (r->aborted->load()) return false;
+        if (r->encodes++ == 0 || r->options.quietTailMs <= 0) return true;
+        const int n = whisper_full_n_segments_from_state(state);
+        if (n == 0) return true;
+        const size_t from = static_cast<size_t>(whisper_full_get_segment_t1_from_state(state, n - 1)) * WHISPER_SAMPLE_RATE / 100;
+        if (from >= r->samples.size() || (r->samples.size() - from) * 1000 / WHISPER_SAMPLE_RATE >= static_cast<size_t>(r->options.quietTailMs)) return true;
+        if (!isQuiet(r->samples, from)) return true;  // a word may be in it: let whisper hear it
+        r->tailSkipped = true;
+        return false;
+      };
+      p.encoder_begin_callback_user_data = run;
       if (run->hasSegmentCallback) {
         p.new_segment_callback = [](whisper_context* ctx, whisper_state* state, int nNew, void* data) {
           Run* r = static_cast<Run*>(data);
@@ -289,6 +339,7 @@ class Model : public Napi::ObjectWrap<Model> {
       }
       whisper_context* ctx = run->model->ctx();
       run->code = whisper_full_with_state(ctx, run->state, p, run->samples.data(), static_cast<int>(run->samples.size()));
+      if (run->tailSkipped && !run->aborted->load()) run->code = 0;  // stopped on purpose: what was decoded stands
       if (run->code == 0 && !run->aborted->load()) {
         const int n = whisper_full_n_segments_from_state(run->state);
         for (int i = 0; i < n; i++) run->segments.push_back(readSegment(ctx, run->state, i));

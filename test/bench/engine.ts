@@ -1,0 +1,159 @@
+// bench:engine — the engines side by side in one run, same 30 s windows of
+// real read speech, same model (faster-whisper tiny.en imported to ggml, or
+// WHISPER_TEST_MODEL), same threads, greedy:
+//   addon:      the hub's whisper.cpp addon, through an engine worker (IPC included)
+//   napi-rs:    @napi-rs/whisper, through an engine worker
+//   whisper-cli: upstream whisper.cpp 1.9.1 from the same tree, built with the
+//               addon's flags (AVX2/FMA/F16C, OpenMP), timed by its own
+//               whisper_print_timings (total minus load)
+// Prints ms per window (median of --rounds after a warm-up) and the ratios.
+// Goals: the addon within 3% of whisper-cli, and faster than @napi-rs/whisper.
+// Then N jobs at once: N slots (whisper states) in one addon process against N
+// processes of one thread each — windows per second and resident memory.
+// Options: --rounds N (default 3) --windows N (default 3) --slots N (default 2)
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { homedir, tmpdir, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EnginePool } from '../../native/engine/engine-pool.ts';
+import { longRecording } from '../fixtures/real-speech.ts';
+import { decodeToPcm } from '../../native/audio/decode.ts';
+import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
+import { findAddon } from '../../native/engine/whisper-cpp-addon.ts';
+
+const { values } = parseArgs({ options: { rounds: { type: 'string', default: '3' }, windows: { type: 'string', default: '3' }, slots: { type: 'string', default: '2' } } });
+const rounds = Number(values.rounds);
+const slots = Number(values.slots);
+const cache = join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-hub');
+const model = process.env.WHISPER_TEST_MODEL ?? join(cache, 'ggml-tiny.en-imported.bin');
+if (!existsSync(model)) throw new Error(`no model at ${model}: run .ci/run once, or npm run model:import into it`);
+const found = findAddon();
+if ('missing' in found) throw new Error(found.missing);
+const addonPath = found.path;
+const threads = availableParallelism();
+const SR = 16_000;
+
+const dir = await mkdtemp(join(tmpdir(), 'bench-engine-'));
+const pcm = join(dir, 'long.pcm');
+const decoded = await decodeToPcm(longRecording().path, pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
+const all = new Float32Array(readFileSync(pcm).buffer.slice(0));
+const count = Math.min(Number(values.windows), Math.floor(decoded.samples / (30 * SR)));
+const windows = Array.from({ length: count }, (_, i) => all.slice(i * 30 * SR, (i + 1) * 30 * SR));
+const wavs = windows.map((w, i) => writeWav(join(dir, `w${i}.wav`), w));
+console.log(`bench:engine  ${count} windows of 30 s real speech, ${model.split('/').pop()}, ${threads} threads, greedy, median of ${rounds} after a warm-up`);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function throughWorker(impl: 'whisper.cpp' | 'napi-rs'): Promise<number> {
+  const pool = new EnginePool({ modelPath: model, size: 1, threadsPerWorker: threads, impl });
+  await pool.ready();
+  const never = new AbortController().signal;
+  const times: number[] = [];
+  for (let r = -1; r < rounds; r++) {
+    for (const samples of windows) {
+      const result = await pool.run({ samples, language: 'en' }, never);
+      if (r >= 0) times.push(result.engineMs);
+    }
+  }
+  await pool.close();
+  return median(times);
+}
+
+/** whisper-cli's own timings (total minus load) per window; -bs 1: greedy like the others (its default is a beam of 5); with timestamps, as the hub needs them. */
+function cliTimes(cli: string): number {
+  const times: number[] = [];
+  for (let r = -1; r < rounds; r++) {
+    for (const wav of wavs) {
+      const run = spawnSync(cli, ['-m', model, '-f', wav, '-l', 'en', '-t', String(threads), '-bs', '1'], { encoding: 'utf8' });
+      const total = Number(/total time =\s*([\d.]+) ms/.exec(run.stderr)?.[1]);
+      const load = Number(/load time =\s*([\d.]+) ms/.exec(run.stderr)?.[1]);
+      if (!Number.isFinite(total - load)) throw new Error(`whisper-cli printed no timings: ${run.stderr.slice(-500)}`);
+      if (r >= 0) times.push(total - load);
+    }
+  }
+  return median(times);
+}
+
+/** whisper-cli 1.9.1 from the tree the addon is built from, with the addon's CPU flags; built once into the cache. */
+function whisperCli(): string {
+  const src = join(process.cwd(), 'node_modules', 'nodejs-whisper', 'cpp', 'whisper.cpp');
+  const build = join(cache, 'whisper-cli-1.9.1-avx2');
+  const bin = join(build, 'bin', 'whisper-cli');
+  if (existsSync(bin)) return bin;
+  mkdirSync(build, { recursive: true });
+  const started = performance.now();
+  const flags = ['-DGGML_NATIVE=OFF', '-DGGML_AVX=ON', '-DGGML_AVX2=ON', '-DGGML_FMA=ON', '-DGGML_F16C=ON', '-DGGML_OPENMP=ON'];
+  execFileSync('cmake', ['-S', src, '-B', build, '-DCMAKE_BUILD_TYPE=Release', '-DWHISPER_BUILD_TESTS=OFF', '-DBUILD_SHARED_LIBS=OFF', ...flags], { stdio: 'ignore' });
+  execFileSync('cmake', ['--build', build, '--target', 'whisper-cli', '-j', String(threads)], { stdio: 'ignore' });
+  console.log(`built whisper-cli 1.9.1 (AVX2 flags) in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+  return bin;
+}
+
+const cli = whisperCli();
+const addonMs = await throughWorker('whisper.cpp');
+const napiMs = await throughWorker('napi-rs');
+const cliMs = cliTimes(cli);
+console.log(`ms per 30 s window:  addon ${addonMs.toFixed(0)}   @napi-rs/whisper ${napiMs.toFixed(0)}   whisper-cli ${cliMs.toFixed(0)}`);
+console.log(`ratios:  addon / whisper-cli ${(addonMs / cliMs).toFixed(3)} (goal ≤ 1.03)   addon / @napi-rs/whisper ${(addonMs / napiMs).toFixed(3)} (goal < 1)`);
+
+// N jobs at once, one thread each: N whisper states in one process, or N processes.
+async function slotsInOneProcess(): Promise<{ perSec: number; rssMb: number }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'engine-slots.ts'), addonPath, model, pcm, String(slots), String(count), String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d));
+  await new Promise((r) => child.once('close', r));
+  return JSON.parse(out) as { perSec: number; rssMb: number };
+}
+
+async function slotsAsProcesses(): Promise<{ perSec: number; rssMb: number }> {
+  const pool = new EnginePool({ modelPath: model, size: slots, threadsPerWorker: 1, impl: 'whisper.cpp' });
+  await pool.ready();
+  const never = new AbortController().signal;
+  const jobs = Array.from({ length: slots * count * rounds }, (_, i) => windows[i % count]!);
+  const started = performance.now();
+  let rss = 0;
+  await Promise.all(
+    Array.from({ length: slots }, async () => {
+      for (let w = jobs.shift(); w; w = jobs.shift()) {
+        await pool.run({ samples: w, language: 'en' }, never);
+        rss = Math.max(rss, pool.workers().reduce((sum, info) => sum + rssOf(info.pid), 0));
+      }
+    }),
+  );
+  const perSec = (slots * count * rounds) / ((performance.now() - started) / 1000);
+  await pool.close();
+  return { perSec, rssMb: rss / 1048576 };
+}
+
+function rssOf(pid: number | undefined): number {
+  if (!pid) return 0;
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+}
+
+const one = await slotsInOneProcess();
+const many = await slotsAsProcesses();
+console.log(`${slots} jobs at once (1 thread each):  ${slots} slots in one process ${one.perSec.toFixed(2)} windows/s, ${one.rssMb.toFixed(0)} MB resident   |   ${slots} processes ${many.perSec.toFixed(2)} windows/s, ${many.rssMb.toFixed(0)} MB resident`);
+await rm(dir, { recursive: true, force: true });
+
+function writeWav(path: string, samples: Float32Array): string {
+  const data = Buffer.alloc(samples.length * 2);
+  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), i * 2);
+  const header = Buffer.alloc(44);
+  header.write('RIFF', 0);
+  header.writeUInt32LE(36 + data.length, 4);
+  header.write('WAVEfmt ', 8);
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20);
+  header.writeUInt16LE(1, 22);
+  header.writeUInt32LE(SR, 24);
+  header.writeUInt32LE(SR * 2, 28);
+  header.writeUInt16LE(2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36);
+  header.writeUInt32LE(data.length, 40);
+  writeFileSync(path, Buffer.concat([header, data]));
+  return path;
+}
