@@ -2,12 +2,16 @@
 # ADTS AAC and video containers). Models and data live in /data (a volume).
 FROM node:20-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg python3 make g++ ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg python3 make g++ cmake ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
+# npm ci builds the whisper.cpp addon (CPU; build-arg WHISPER_CUDA=1 on a CUDA base image for the GPU)
+COPY scripts ./scripts
+COPY native/engine/addon ./native/engine/addon
+ARG WHISPER_CUDA=0
 # the image's npm (10) runs every install script: onnxruntime-node's must not fetch CUDA providers
-RUN ONNXRUNTIME_NODE_INSTALL=skip npm ci --omit=dev --no-audit --no-fund
+RUN ONNXRUNTIME_NODE_INSTALL=skip WHISPER_CUDA=$WHISPER_CUDA npm ci --omit=dev --no-audit --no-fund
 COPY server ./server
 COPY actors ./actors
 COPY native ./native
