@@ -55,6 +55,7 @@ const args = [
   cmakeJs, 'compile', '--directory', addonDir, '--out', join(outDir, cuda ? 'cuda' : 'cpu'), '--config', 'Release',
   '--parallel', String(Math.max(1, cpus().length)), '--target', 'whisper_hub',
   `--CDWHISPER_CPP_DIR=${whisperDir}`, `--CDWHISPER_HUB_CUDA=${cuda ? 'ON' : 'OFF'}`,
+  ...(process.env.WHISPER_CUDA_ARCHS ? [`--CDWHISPER_HUB_CUDA_ARCHS=${process.env.WHISPER_CUDA_ARCHS}`] : []),
 ];
 const result = spawnSync(process.execPath, args, { cwd: root, stdio: ['ignore', 'inherit', 'inherit'], env: process.env });
 const seconds = Math.round((Date.now() - started) / 100) / 10;
