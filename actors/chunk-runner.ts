@@ -4,6 +4,7 @@
 import type { Scheduler, Priority } from './scheduler.ts';
 import type { EngineJob, EngineResult } from '../native/engine/types.ts';
 import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
+import type { TranscribeOptions } from '../client/protocol/types.ts';
 
 export interface Engine {
   run(job: EngineJob, signal: AbortSignal): Promise<EngineResult>;
@@ -16,6 +17,7 @@ export interface ChunkRunInput {
   userId: string;
   pcmPath: string;
   language: string | undefined;
+  options?: TranscribeOptions;
   chunks: ChunkPlan[];
   priority: Priority;
 }
@@ -40,7 +42,7 @@ export async function runChunks(
       // (a refused slot at shutdown rejects here, unreported: see below)
       const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
       try {
-        const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language, tag: { taskId: input.taskId, chunk: chunk.index } };
+        const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language, ...(input.options ? { options: input.options } : {}), tag: { taskId: input.taskId, chunk: chunk.index } };
         const result = await deps.engine.run(job, AbortSignal.any([signal, lease.preempted]));
         language ??= result.language ?? undefined;
         report({ type: 'CHUNK_DONE', index: chunk.index, result });

@@ -4,7 +4,8 @@
 // session and hands it the connection. Only connected sessions (and those
 // being recorded) hold an admission slot: one waiting to be resumed keeps its
 // state, not its slot.
-import type { StreamParams } from '../client/protocol/messages.ts';
+import { optionsOf, type StreamParams } from '../client/protocol/messages.ts';
+import type { TranscribeOptions } from '../client/protocol/types.ts';
 import { CLOSE } from '../client/protocol/close.ts';
 import type { StreamActor } from './stream-machine.ts';
 import { LiveSession, refuseConnection, type LiveConnection, type LiveSessionDeps } from './live-session.ts';
@@ -15,7 +16,7 @@ import { needsFfmpeg } from '../native/audio/live-input.ts';
 const MAX_LIVE_UTILIZATION = 0.85;
 
 export interface LiveSessionsDeps extends LiveSessionDeps {
-  createStream(input: { userId: string; language?: string; name?: string }): Promise<StreamActor>;
+  createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions }): Promise<StreamActor>;
   utilization(): number;
   limits: { maxStreams: number; maxStreamsPerUser: number };
   shuttingDown(): boolean;
@@ -46,7 +47,8 @@ export class LiveSessions {
     });
     this.recording.set(session, conn.userId);
     const language = params.language === 'auto' ? undefined : params.language;
-    this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}) }).then(
+    const options = optionsOf(params);
+    this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}), ...(options ? { options } : {}) }).then(
       (actor) => {
         this.recording.delete(session);
         this.byId.set(actor.getSnapshot().context.task.id, session);

@@ -18,6 +18,7 @@
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
+import type { TranscribeOptions } from '../client/protocol/types.ts';
 import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/vad.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
@@ -44,6 +45,7 @@ export interface LiveTranscriberDeps {
   taskId: string;
   userId: string;
   language: string | undefined;
+  options?: TranscribeOptions;
   /** time (sample position) the stream starts at: resumed sessions go on from where they were */
   startAt?: number;
   /** finds the utterances (default: the energy detector); the transcriber closes it when it stops */
@@ -194,7 +196,7 @@ export class LiveTranscriber {
       let segments: EngineSegment[];
       try {
         const started = performance.now();
-        const job = { samples: audio, fitContext: true, language: this.deps.language, tag: { taskId: this.deps.taskId } };
+        const job = { samples: audio, fitContext: true, language: this.deps.language, ...(this.deps.options ? { options: this.deps.options } : {}), tag: { taskId: this.deps.taskId } };
         const result = await this.deps.engine.run(job, this.abort.signal);
         const done = performance.now();
         this.deps.onPass?.({ engineMs: result.engineMs, waitMs: started - requested, overheadMs: Math.max(0, done - started - result.engineMs) });

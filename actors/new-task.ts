@@ -1,7 +1,7 @@
 // A task as it is first recorded: a new id (unless the upload chose one), no
 // progress, no text, seq 0.
 import { randomUUID } from 'node:crypto';
-import type { Task, TaskKind, TaskStatus } from '../client/protocol/types.ts';
+import type { Task, TaskKind, TaskStatus, TranscribeOptions } from '../client/protocol/types.ts';
 
 export interface NewTaskInput {
   id?: string;
@@ -11,9 +11,10 @@ export interface NewTaskInput {
   model: string;
   name?: string;
   language?: string;
+  options?: TranscribeOptions;
 }
 
-export function newTask({ id, userId, kind, status, model, name, language }: NewTaskInput): Task {
+export function newTask({ id, userId, kind, status, model, name, language, options }: NewTaskInput): Task {
   const now = new Date().toISOString();
   return {
     id: id ?? randomUUID(),
@@ -28,5 +29,6 @@ export function newTask({ id, userId, kind, status, model, name, language }: New
     segments: [],
     seq: 0,
     model,
+    ...(options ? { options } : {}),
   };
 }

@@ -70,6 +70,7 @@ export function createStreamMachine(services: StreamServices) {
           taskId: input.id,
           userId: input.userId,
           language: input.language,
+          ...(input.options ? { options: input.options } : {}),
           startAt,
           detector: services.detector?.(startAt, input.id),
           onPass: (pass) => services.onPass?.(input.id, pass),

@@ -134,7 +134,7 @@ export function createTaskMachine(services: TaskServices) {
             onRetry: (i, n, e) => services.onChunkRetry?.(input.task.id, i, n, e),
             onPreempted: (i) => services.onChunkPreempted?.(input.task.id, i),
           },
-          { taskId: input.task.id, userId: input.task.userId, pcmPath: input.pcmPath, language: input.task.language, chunks: pending, priority: 'batch' },
+          { taskId: input.task.id, userId: input.task.userId, pcmPath: input.pcmPath, language: input.task.language, ...(input.task.options ? { options: input.task.options } : {}), chunks: pending, priority: 'batch' },
           (event) => {
             if (!abort.signal.aborted) sendBack(event);
           },

@@ -5,7 +5,7 @@
 // for the API go through TaskReader; file names come from TaskFiles.
 import { access } from 'node:fs/promises';
 import { createActor, type InspectionEvent } from 'xstate';
-import { isFinished, type FeedFrame, type Task, type TaskEventFrame } from '../client/protocol/types.ts';
+import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TranscribeOptions } from '../client/protocol/types.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
 import type { Persistence } from './persistence.ts';
@@ -78,7 +78,7 @@ export class TaskRegistry {
    * actor. Resolves once the store has the record: the only write anybody
    * waits for.
    */
-  async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string }): Promise<Task> {
+  async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string; options?: TranscribeOptions }): Promise<Task> {
     this.admit(input.userId);
     const task = newTask({ ...input, kind: 'file', status: 'queued', model: this.options.model() });
     const files = { audioPath: input.uploadPath, pcmPath: this.options.files.pcmPath(task.id) };
@@ -89,7 +89,7 @@ export class TaskRegistry {
   }
 
   /** Records a new live session (a task of kind `stream`) and starts its actor. */
-  async createStream(input: { userId: string; language?: string; name?: string }): Promise<StreamActor> {
+  async createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions }): Promise<StreamActor> {
     this.admit(input.userId);
     const task = newTask({ ...input, kind: 'stream', status: 'transcribing', model: this.options.model() });
     const files = { audioPath: '', pcmPath: '' }; // live audio is not kept

@@ -19,6 +19,8 @@ if [ ! -x "$root/bin/nvcc" ]; then
   for wheel in "$cache"/cuda-wheels/*.whl; do python3 -m zipfile -e "$wheel" "$cache/cuda-13/x"; done
   chmod +x "$root"/bin/* "$root"/nvvm/bin/*
 fi
+# nvcc links from lib64 (its nvcc.profile); the wheels put everything in lib
+[ -e "$root/lib64" ] || ln -s lib "$root/lib64"
 for lib in cudart cublas cublasLt; do
   [ -e "$root/lib/lib$lib.so" ] || ln -s "lib$lib.so.13" "$root/lib/lib$lib.so"
 done

@@ -128,7 +128,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   });
   const socketDeps = { log: logger, auth: context.auth, sockets };
   mountSocket(app, socketDeps, taskRoute(context));
-  mountSocket(app, socketDeps, streamRoute(sessions));
+  mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
   mountSocket(app, socketDeps, adminRoute(context, inspector));
   registry.attach(publisher);
   return context;

@@ -5,6 +5,7 @@
 // what resuming it needs) and one immutable record per finished chunk holding
 // that chunk's segments, so a long transcript never means rewriting a growing
 // document on every chunk.
+import { transcribeOptionsSchema } from '../../client/protocol/messages.ts';
 import { z } from 'zod';
 import { TASK_STATUSES, type Segment, type Task, type TaskStatus, type TaskSummary } from '../../client/protocol/types.ts';
 import type { ChunkPlan } from '../../native/audio/chunk-planner.ts';
@@ -112,6 +113,7 @@ export const taskSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   seq: z.number().int().min(0),
   model: z.string().optional(),
+  options: transcribeOptionsSchema.optional(),
 });
 
 export const taskRecordSchema = z.object({

@@ -2,7 +2,7 @@
 // (`/v1/ws`, `/v1/admin` and `/v1/stream` control messages). Apart from the protocol's
 // types so that clients (the SDK, the web bundle) never carry zod.
 import { z } from 'zod';
-import { LANGUAGES, STREAM_FORMATS } from './types.ts';
+import { LANGUAGES, STREAM_FORMATS, type TranscribeOptions } from './types.ts';
 
 const ref = z.union([z.string().max(200), z.number()]).optional();
 const taskId = z.string().min(1).max(100);
@@ -32,8 +32,38 @@ export const streamControlSchema = z.discriminatedUnion('type', [
 ]);
 export type StreamControl = z.infer<typeof streamControlSchema>;
 
+/** The transcription options as query parameters (POST /v1/tasks, /v1/stream); each message names its option. */
+export const transcribeOptionsQuery = {
+  translate: z.enum(['0', '1', 'true', 'false'], { message: 'translate must be 0, 1, true or false' }).transform((v) => v === '1' || v === 'true').optional(),
+  prompt: z.string().max(800, 'prompt is limited to 800 characters').optional(),
+  temperature: z.coerce.number({ message: 'temperature must be a number' }).min(0, 'temperature must be 0 to 1').max(1, 'temperature must be 0 to 1').optional(),
+  beam: z.coerce.number({ message: 'beam must be a whole number' }).int('beam must be a whole number').min(1, 'beam must be 1 to 8').max(8, 'beam must be 1 to 8').optional(),
+  model: z.string().trim().min(1).max(200, 'model is limited to 200 characters').optional(),
+};
+
+/** The options as stored (on a task record, in an upload's sidecar). */
+export const transcribeOptionsSchema = z.object({
+  translate: z.boolean().optional(),
+  prompt: z.string().max(800).optional(),
+  temperature: z.number().min(0).max(1).optional(),
+  beam: z.number().int().min(1).max(8).optional(),
+  model: z.string().max(200).optional(),
+});
+
+/** The options a query gave, or undefined when it gave none. */
+export function optionsOf(query: TranscribeOptions): TranscribeOptions | undefined {
+  const options: TranscribeOptions = {};
+  if (query.translate !== undefined) options.translate = query.translate;
+  if (query.prompt) options.prompt = query.prompt;
+  if (query.temperature !== undefined) options.temperature = query.temperature;
+  if (query.beam !== undefined) options.beam = query.beam;
+  if (query.model) options.model = query.model;
+  return Object.keys(options).length > 0 ? options : undefined;
+}
+
 /** The query parameters of /v1/stream: how the audio is encoded, and which session to resume. */
 export const streamParamsSchema = z.object({
+  ...transcribeOptionsQuery,
   format: z.enum(STREAM_FORMATS, { message: `format must be one of ${STREAM_FORMATS.join(', ')}` }).default('s16le'),
   rate: z.coerce.number().int().min(8000, 'rate must be 8000 to 192000 Hz').max(192_000, 'rate must be 8000 to 192000 Hz').default(16_000),
   channels: z.coerce.number().int().min(1, 'channels must be 1 to 8').max(8, 'channels must be 1 to 8').default(1),

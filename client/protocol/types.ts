@@ -30,6 +30,20 @@ export interface Segment {
   speaker?: string;
 }
 
+/** How a task or stream is transcribed, as its client asked (echoed on the Task). */
+export interface TranscribeOptions {
+  /** translate to English */
+  translate?: boolean;
+  /** an initial prompt: vocabulary, names, the style to follow */
+  prompt?: string;
+  /** the first decoding temperature (0 to 1; higher ones follow when a pass fails) */
+  temperature?: number;
+  /** beam search with this many beams (1: greedy) */
+  beam?: number;
+  /** the model asked for by name (this hub runs one: naming another is `unknown_model`) */
+  model?: string;
+}
+
 export interface Progress {
   done: number;
   total: number;
@@ -63,6 +77,8 @@ export interface Task {
   segments: Segment[];
   error?: TaskError;
   seq: number;
+  /** the transcription options the client gave, when it gave any */
+  options?: TranscribeOptions;
   /** the engine model that transcribes it, e.g. `synthetic:tiny` (addition to the contract) */
   model?: string;
 }
@@ -83,6 +99,7 @@ export const ERROR_CODES = [
   'insufficient_storage',
   'store_unavailable',
   'audio_too_long',
+  'unknown_model',
   // a live session's client went away and did not come back within the grace period
   'disconnected',
   'interrupted',

@@ -2,6 +2,8 @@
 // header, errors as HubApiError with the protocol's code. Uploads stream and
 // report byte-level progress (XMLHttpRequest in browsers, node:http in Node);
 // large ones are resumable (tus), so a broken link costs one piece, not the file.
+import { optionsQuery } from './options.ts';
+import type { TranscribeOptions } from '../protocol/types.ts';
 import type { Task, TaskStatus, TaskSummary, TranscriptFormat } from '../protocol/types.ts';
 import { HubApiError } from './errors.ts';
 import { RESUMABLE_ABOVE, uploadResumable } from './resumable.ts';
@@ -24,6 +26,8 @@ export interface Me {
 export interface UploadOptions {
   name?: string;
   language?: string;
+  /** translate, prompt, temperature, beam (see Task.options) */
+  options?: TranscribeOptions;
   onProgress?: (sent: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -111,7 +115,7 @@ export class HubHttp {
 
   /** Uploads a recording, streamed (in Node a Blob from `fs.openAsBlob` is read from disk as it goes); `onProgress` follows the bytes sent. */
   async upload(body: Blob | Uint8Array, options: UploadOptions = {}): Promise<Task> {
-    const url = this.path('/v1/tasks', { name: options.name, language: options.language });
+    const url = this.path('/v1/tasks', { name: options.name, language: options.language, ...optionsQuery(options.options) });
     const size = body instanceof Uint8Array ? body.byteLength : body.size;
     const limit = await this.maxUploadBytes();
     if (limit !== undefined && size > limit) {

@@ -4,6 +4,8 @@
 // `resume` and `since` (backoff with jitter); for raw PCM it re-sends the audio
 // past what the hub says it received, so nothing is lost. `close()` ends it
 // cleanly and resolves with the seconds of audio the hub received.
+import { optionsQuery } from './options.ts';
+import type { TranscribeOptions } from '../protocol/types.ts';
 import type { FinalFrame, LagFrame, PartialFrame, StreamFormat } from '../protocol/types.ts';
 import { CLOSE_CODES, HubApiError } from './errors.ts';
 import { backoff, decodeFrame, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
@@ -16,6 +18,8 @@ export interface LiveOptions {
   channels?: number;
   language?: string;
   name?: string;
+  /** translate, prompt, temperature, beam (see Task.options) */
+  options?: TranscribeOptions;
   WebSocket?: WebSocketConstructor;
 }
 
@@ -126,6 +130,7 @@ export class LiveSession {
     if (o.channels) query.channels = String(o.channels);
     if (o.language) query.language = o.language;
     if (o.name) query.name = o.name;
+    Object.assign(query, optionsQuery(o.options));
     if (this.id) Object.assign(query, { resume: this.id, since: String(this.seq) });
     const ws = new WS(socketUrl(o.url, '/v1/stream', o.token, query));
     ws.binaryType = 'arraybuffer';

@@ -5,6 +5,8 @@
 // progress is counted byte by byte as for a plain upload.
 import { HubApiError } from './errors.ts';
 import { reach } from './reach.ts';
+import { optionsQuery } from './options.ts';
+import type { TranscribeOptions } from '../protocol/types.ts';
 
 /** Files larger than this are uploaded resumably. */
 export const RESUMABLE_ABOVE = 8 * 1024 * 1024;
@@ -31,6 +33,7 @@ export interface ResumableUpload {
   errorFrom: (status: number, text: string) => HubApiError;
   name?: string;
   language?: string;
+  options?: TranscribeOptions;
   onProgress?: (sent: number, total: number) => void;
   signal?: AbortSignal;
 }
@@ -46,7 +49,7 @@ export async function uploadResumable(body: Blob | Uint8Array, o: ResumableUploa
   const size = body instanceof Uint8Array ? body.byteLength : body.size;
   const created = await reach(`${o.base}/v1/uploads`, {
     method: 'POST',
-    headers: { ...o.headers, ...TUS, 'Upload-Length': String(size), 'Upload-Metadata': metadata({ filename: o.name, language: o.language }) },
+    headers: { ...o.headers, ...TUS, 'Upload-Length': String(size), 'Upload-Metadata': metadata({ filename: o.name, language: o.language, ...optionsQuery(o.options) }) },
     ...(o.signal ? { signal: o.signal } : {}),
   }, 'upload');
   if (created.status !== 201) throw o.errorFrom(created.status, await created.text());

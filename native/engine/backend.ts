@@ -13,6 +13,11 @@ export interface BackendParams {
   audioCtx?: number;
   /** tokens per segment at most */
   maxTokens?: number;
+  translate?: boolean;
+  prompt?: string;
+  temperature?: number;
+  /** beams (1 or absent: greedy) */
+  beamSize?: number;
 }
 
 export interface BackendResult {

@@ -7,12 +7,15 @@
 import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
-import type { Backend, BackendRun } from './backend.ts';
+import type { Backend, BackendParams, BackendRun } from './backend.ts';
 import { snapStartsToSpeech } from './snap-to-speech.ts';
 import { isRunaway } from './runaway.ts';
 import { openNapiRs } from './napi-rs-backend.ts';
 import { openWhisperCpp } from './whisper-cpp-backend.ts';
-import { findAddon, loadAddon } from './whisper-cpp-addon.ts';
+import { addonCandidates, findAddon, loadAddon } from './whisper-cpp-addon.ts';
+
+/** dlopen's failures (a missing library, a wrong ABI), as opposed to a model that does not load. */
+const isLoadError = (error: unknown) => (error as { code?: string }).code === 'ERR_DLOPEN_FAILED';
 
 const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
 const threads = Number(process.env.ENGINE_THREADS ?? '1');
@@ -32,13 +35,17 @@ function open(impl: 'whisper.cpp' | 'napi-rs'): Backend {
   if (impl === 'napi-rs') return openNapiRs(modelPath);
   const found = findAddon();
   if ('missing' in found) return openNapiRs(modelPath, found.missing);
-  let addon;
-  try {
-    addon = loadAddon(found.path);
-  } catch (error) {
-    return openNapiRs(modelPath, `the whisper.cpp addon does not load: ${(error as Error).message}`);
+  // A CUDA build whose libraries are missing here gives way to the CPU build.
+  const failures: string[] = [];
+  for (const path of addonCandidates()) {
+    try {
+      return openWhisperCpp(loadAddon(path), modelPath);
+    } catch (error) {
+      if (!isLoadError(error)) throw error; // the model itself
+      failures.push(`${path}: ${(error as Error).message.split('\n')[0]}`);
+    }
   }
-  return openWhisperCpp(addon, modelPath);
+  return openNapiRs(modelPath, `the whisper.cpp addon does not load (${failures.join('; ')})`);
 }
 
 /** Runs in progress, by the pool's job id: what abort() stops. */
@@ -68,9 +75,10 @@ const api = {
     const input = padToMinimum(audio);
     const fit = 'samples' in job && job.fitContext === true;
     const language = job.language ?? (backend.multilingual ? 'auto' : 'en');
-    let result = await pass(backend, input, language, fit, id);
+    const options = { ...(job.options?.translate ? { translate: true } : {}), ...(job.options?.prompt ? { prompt: job.options.prompt } : {}), ...(job.options?.temperature !== undefined ? { temperature: job.options.temperature } : {}), ...(job.options?.beam ? { beamSize: job.options.beam } : {}) };
+    let result = await pass(backend, input, { language, ...options }, fit, id);
     // A decoder loop on a shrunken context: once more with the whole context.
-    if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, language, false, id);
+    if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, { language, ...options }, false, id);
     if (result.aborted) throw new Error('the run was aborted');
     const heard = clampToChunk(dropNoSpeech(result.segments), audioSec);
     return {
@@ -84,12 +92,12 @@ const api = {
 
 export type EngineApi = typeof api;
 
-async function pass(backend: Backend, input: Float32Array, language: string, fitContext: boolean, id: number) {
+async function pass(backend: Backend, input: Float32Array, params: Omit<BackendParams, 'threads'>, fitContext: boolean, id: number) {
   const seconds = input.length / SAMPLE_RATE;
   // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most;
   // speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
   const fitted = fitContext ? { audioCtx: Math.min(1500, Math.ceil(seconds * 50) + 32), maxTokens: Math.ceil(seconds * 10) + 10 } : {};
-  const run = backend.run(input, { threads, language, ...fitted });
+  const run = backend.run(input, { threads, ...params, ...fitted });
   running.set(id, run);
   try {
     return await run.done;

@@ -53,6 +53,11 @@ export class EngineService {
     return this.model?.name;
   }
 
+  /** Whether `name` is the model this hub runs (as WHISPER_MODEL said it, or by its resolved name). */
+  knowsModel(name: string): boolean {
+    return name === this.options.spec || name === this.model?.name;
+  }
+
   get workerPool(): EnginePool | undefined {
     return this.pool;
   }

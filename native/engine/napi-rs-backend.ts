@@ -13,8 +13,12 @@ export function openNapiRs(modelPath: string, fallbackReason?: string): Backend 
     multilingual: whisper.isMultilingual === 1,
     run(input: Float32Array, p: BackendParams): BackendRun {
       const done = (async () => {
+        // (beam search is the addon's: this backend decodes greedily whatever `beam` says)
         const params = new WhisperFullParams(WhisperSamplingStrategy.Greedy);
         params.nThreads = p.threads;
+        if (p.translate) params.translate = true;
+        if (p.prompt) params.initialPrompt = p.prompt;
+        if (p.temperature !== undefined) params.temperature = p.temperature;
         if (p.audioCtx) params.audioCtx = p.audioCtx;
         if (p.maxTokens) params.maxTokens = p.maxTokens;
         params.language = p.language;

@@ -1,9 +1,12 @@
 // What crosses between the hub and an engine worker.
+import type { TranscribeOptions } from '../../client/protocol/types.ts';
 
 /** A chunk of a file in the spool, or live audio sent along. */
 export type EngineJob = (FileAudio | LiveAudio) & {
   /** ISO code, or undefined to detect */
   language?: string;
+  /** the task's or stream's transcription options */
+  options?: TranscribeOptions;
   /** what the job is for (shown to operators) */
   tag?: { taskId: string; chunk?: number };
 };

@@ -71,14 +71,18 @@ export interface WhisperAddon {
   systemInfo: string;
 }
 
-/** The built addon's file, or why there is none. WHISPER_HUB_ADDON names another file (tests use it to take the addon away). */
-export function findAddon(): { path: string } | { missing: string } {
+/** The built addon's files, CUDA first. WHISPER_HUB_ADDON names another file (tests use it to take the addon away). */
+export function addonCandidates(): string[] {
   const named = process.env.WHISPER_HUB_ADDON;
-  if (named) return existsSync(named) ? { path: named } : { missing: `the whisper.cpp addon ${named} (WHISPER_HUB_ADDON) does not exist` };
-  for (const variant of ['cuda', 'cpu']) {
-    const path = join(BUILD_DIR, variant, 'Release', 'whisper_hub.node');
-    if (existsSync(path)) return { path };
-  }
+  if (named) return existsSync(named) ? [named] : [];
+  return ['cuda', 'cpu'].map((variant) => join(BUILD_DIR, variant, 'Release', 'whisper_hub.node')).filter((path) => existsSync(path));
+}
+
+/** The addon to try first, or why there is none. */
+export function findAddon(): { path: string } | { missing: string } {
+  const [path] = addonCandidates();
+  if (path) return { path };
+  if (process.env.WHISPER_HUB_ADDON) return { missing: `the whisper.cpp addon ${process.env.WHISPER_HUB_ADDON} (WHISPER_HUB_ADDON) does not exist` };
   try {
     const status = JSON.parse(readFileSync(join(BUILD_DIR, 'status.json'), 'utf8')) as { error?: string };
     return { missing: `the whisper.cpp addon is not built: ${status.error ?? 'unknown reason'} (npm run build:engine)` };

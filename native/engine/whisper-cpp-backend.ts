@@ -19,6 +19,10 @@ export function openWhisperCpp(addon: WhisperAddon, modelPath: string): Backend 
         language: p.language === 'auto' ? '' : p.language,
         ...(p.audioCtx ? { audioCtx: p.audioCtx } : {}),
         ...(p.maxTokens ? { maxTokens: p.maxTokens } : {}),
+        ...(p.translate ? { translate: true } : {}),
+        ...(p.prompt ? { prompt: p.prompt } : {}),
+        ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
+        ...(p.beamSize && p.beamSize > 1 ? { beamSize: p.beamSize } : {}),
       });
       const done = run.done.then((r) => ({ segments: r.segments.map(inSeconds), language: r.language || null, aborted: r.aborted }));
       return { done, abort: () => (run.abort(), true) };

@@ -14,7 +14,7 @@ const STATUS_TEXT: Record<number, string> = {
 const STATUS_OF_CODE: Record<string, number> = {
   bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, payload_too_large: 413,
   unsupported_audio: 415, overloaded: 429, shutting_down: 503, internal: 500, engine_failed: 500, corrupt_record: 500,
-  insufficient_storage: 507, store_unavailable: 503, audio_too_long: 413,
+  insufficient_storage: 507, store_unavailable: 503, audio_too_long: 413, unknown_model: 400,
 };
 
 export const CORS_HEADERS: [string, string][] = [

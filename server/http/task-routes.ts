@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { z } from 'zod';
+import { transcribeOptionsQuery, optionsOf } from '../../client/protocol/messages.ts';
 import type { HttpRequest, HttpResponse } from '../uws.ts';
 import type { HttpRoutes } from '../guard.ts';
 import type { HubContext } from '../context.ts';
@@ -42,6 +43,7 @@ const languageParam = z
   .optional();
 
 export const uploadQuery = z.object({
+  ...transcribeOptionsQuery,
   language: languageParam,
   name: z.string().trim().max(300, 'name is limited to 300 characters').optional(),
   token: z.string().optional(),
@@ -124,6 +126,7 @@ function refusalOf(ctx: HubContext, request: Request): { error: HubError } | { c
     if (request.contentLength !== undefined && request.contentLength > limit) {
       throw new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`);
     }
+    if (query.model && !ctx.engine.knowsModel(query.model)) throw unknownModel(ctx, query.model);
     ctx.registry.admit(caller.userId);
     ctx.spool.check(request.contentLength ?? 0);
     return { caller, query };
@@ -131,6 +134,11 @@ function refusalOf(ctx: HubContext, request: Request): { error: HubError } | { c
     if (error instanceof HubError) return { error };
     throw error;
   }
+}
+
+/** `model=` naming a model this hub does not run. */
+export function unknownModel(ctx: HubContext, name: string): HubError {
+  return new HubError('unknown_model', `unknown model "${name.slice(0, 100)}": this hub runs ${ctx.engine.modelName ?? ctx.config.model ?? 'its default model'}`);
 }
 
 async function createTask(ctx: HubContext, reply: Reply, request: Request): Promise<void> {
@@ -162,7 +170,8 @@ async function createTask(ctx: HubContext, reply: Reply, request: Request): Prom
   const language = query.language === 'auto' ? undefined : query.language;
   let task;
   try {
-    task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}) });
+    const options = optionsOf(query);
+    task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}), ...(options ? { options } : {}) });
   } catch (error) {
     await rm(path, { force: true });
     if (error instanceof HubError) return refuse(error);

@@ -18,7 +18,8 @@ import { Reply } from './reply.ts';
 import { uploadExtension } from '../spool.ts';
 import { receiveBody } from './upload.ts';
 import { HubError } from '../../actors/hub-error.ts';
-import { uploadQuery } from './task-routes.ts';
+import { unknownModel, uploadQuery } from './task-routes.ts';
+import { optionsOf, transcribeOptionsSchema } from '../../client/protocol/messages.ts';
 
 const TUS_VERSION = '1.0.0';
 const EXTENSIONS = 'creation,termination';
@@ -32,6 +33,7 @@ const sidecarSchema = z.object({
   extension: z.string().max(6),
   name: z.string().max(300).optional(),
   language: z.string().max(10).optional(),
+  options: transcribeOptionsSchema.optional(),
   createdAt: z.string(),
 });
 type Sidecar = z.infer<typeof sidecarSchema>;
@@ -113,18 +115,21 @@ class ResumableUploads {
     const limit = this.ctx.config.maxUploadBytes;
     if (length > limit) throw new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`);
     const meta = parseMetadata(headers.metadata);
-    const parsed = uploadQuery.safeParse(Object.fromEntries(Object.entries({ name: meta.name ?? meta.filename, language: meta.language }).filter(([, v]) => v)));
+    const { translate, prompt, temperature, beam, model } = meta;
+    const parsed = uploadQuery.safeParse(Object.fromEntries(Object.entries({ name: meta.name ?? meta.filename, language: meta.language, translate, prompt, temperature, beam, model }).filter(([, v]) => v)));
     if (!parsed.success) throw new HubError('bad_request', parsed.error.issues.map((i) => i.message).join('; '));
     if ([...this.open.values()].filter((u) => u.userId === caller.userId).length >= MAX_OPEN_PER_USER) {
       throw new HubError('overloaded', `you have ${MAX_OPEN_PER_USER} unfinished uploads; finish or delete some first`);
     }
+    if (parsed.data.model && !this.ctx.engine.knowsModel(parsed.data.model)) throw unknownModel(this.ctx, parsed.data.model);
     this.ctx.registry.admit(caller.userId);
     this.ctx.spool.check(length);
     const { name, language } = parsed.data;
+    const options = optionsOf(parsed.data);
     const extension = uploadExtension(name);
     const sidecar: Sidecar = {
       id: randomUUID(), userId: caller.userId, length, extension, createdAt: new Date().toISOString(),
-      ...(name ? { name } : {}), ...(language && language !== 'auto' ? { language } : {}),
+      ...(name ? { name } : {}), ...(language && language !== 'auto' ? { language } : {}), ...(options ? { options } : {}),
     };
     await writeFile(this.ctx.spool.partPath(sidecar.id), '');
     await writeFile(this.ctx.spool.sidecarPath(sidecar.id), JSON.stringify(sidecar));
@@ -211,7 +216,10 @@ class ResumableUploads {
     const uploadPath = this.ctx.spool.uploadPath(upload.id, upload.extension);
     await rename(this.ctx.spool.partPath(upload.id), uploadPath);
     try {
-      await this.ctx.registry.create({ id: upload.id, userId: upload.userId, uploadPath, ...(upload.name ? { name: upload.name } : {}), ...(upload.language ? { language: upload.language } : {}) });
+      await this.ctx.registry.create({
+        id: upload.id, userId: upload.userId, uploadPath,
+        ...(upload.name ? { name: upload.name } : {}), ...(upload.language ? { language: upload.language } : {}), ...(upload.options ? { options: upload.options } : {}),
+      });
     } catch (error) {
       await rename(uploadPath, this.ctx.spool.partPath(upload.id)); // a later HEAD or PATCH tries again
       if (error instanceof HubError) throw error;

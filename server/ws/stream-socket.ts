@@ -9,7 +9,8 @@ import type { LiveSessions } from '../../actors/live-sessions.ts';
 import { MAX_FRAME_BYTES, type LiveConnection } from '../../actors/live-session.ts';
 import { topics, type SocketPort, type SocketRoute } from './socket-port.ts';
 
-export function streamRoute(sessions: LiveSessions): SocketRoute<typeof streamControlSchema, StreamParams> {
+/** `knowsModel`: whether `model=` names the model this hub runs (else `unknown_model`, 4002). */
+export function streamRoute(sessions: LiveSessions, knowsModel: (name: string) => boolean): SocketRoute<typeof streamControlSchema, StreamParams> {
   return {
     path: '/v1/stream',
     params: { schema: streamParamsSchema, close: CLOSE.badAudioFormat },
@@ -19,6 +20,12 @@ export function streamRoute(sessions: LiveSessions): SocketRoute<typeof streamCo
     limits: { maxPayloadBytes: 16 * MAX_FRAME_BYTES, idleTimeoutSec: 0 /* ours: HUB_STREAM_IDLE_SEC, with its own close code */ },
     connect(port, params) {
       const conn = liveConnection(port);
+      if (params.model && !knowsModel(params.model)) {
+        const message = `unknown model "${params.model.slice(0, 100)}": this hub runs one model`;
+        port.send({ type: 'error', code: 'unknown_model', message });
+        port.end(CLOSE.badAudioFormat, message);
+        return {};
+      }
       const session = sessions.open(conn, params);
       if (!session) return {};
       return {

@@ -180,3 +180,19 @@ t.test('resumed without its pcm: decodes again, keeps the transcript when the pl
   t.same(engine.calls.map((c) => c.start / SR), [10, 20]);
   t.same(actor.getSnapshot().context.task.segments.map((s) => s.text), ['chunk 0', 'chunk 1', 'chunk 2']);
 });
+
+t.test("the task's options go with every chunk to the engine", async (t) => {
+  const engine = fakeEngine();
+  const options = { translate: true, prompt: 'Dashwood, Norland', temperature: 0.2, beam: 3 };
+  const full: TaskServices = {
+    scheduler: new Scheduler(2),
+    decodeSlots: new Scheduler(1),
+    prepareAudio: async () => planOf([10, 10]),
+    engine,
+  };
+  const actor = createActor(createTaskMachine(full), { input: { task: makeTask({ language: 'en', options }), audioPath: '/in', pcmPath: '/pcm' } });
+  actor.start();
+  await waitFor(actor, (s) => s.status === 'done', { timeout: 5_000 });
+  t.equal(engine.calls.length, 2);
+  t.ok(engine.calls.every((job) => JSON.stringify((job as { options?: unknown }).options) === JSON.stringify(options)), 'each job carries them');
+});

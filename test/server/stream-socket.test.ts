@@ -109,11 +109,11 @@ t.test('keepalive holds an idle connection; without it the idle timeout closes w
 });
 
 t.test('bad parameters and bad audio: 4002, with the reason', async (t) => {
-  for (const query of ['format=mp3', 'rate=1000', 'channels=9', 'language=elvish']) {
+  for (const query of ['format=mp3', 'rate=1000', 'channels=9', 'language=elvish', 'beam=99', 'temperature=hot', 'translate=maybe']) {
     const ws = await TestSocket.open(wsUrl, `/v1/stream?${query}`, ALICE, { json: true });
     const closed = await ws.waitClosed();
     t.equal(closed.code, 4002, query);
-    t.match(ws.frames[0], { type: 'error', code: 'bad_request' });
+    t.match(ws.frames[0], { type: 'error', code: 'bad_request', message: new RegExp(query.split('=')[0]!) }, `${query}: the message names the parameter`);
   }
   const ws = await TestSocket.open(wsUrl, '/v1/stream?format=webm', ALICE, { json: true });
   await ws.next((f) => f.type === 'ready');

@@ -123,3 +123,25 @@ t.test('the finished task is listed like any upload', async (t) => {
   const { body } = await getJson<Task[]>(`${url}/v1/tasks`, ALICE);
   t.ok(body.filter((task) => task.name === 'long.wav').length >= 2);
 });
+
+t.test('transcription options: validated with the option named, stored and echoed on the Task', async (t) => {
+  const speech = await readFile(join(FIXTURES, 'speech.wav'));
+  const good = await fetch(`${url}/v1/tasks?translate=1&prompt=${encodeURIComponent('Dashwood, Norland')}&temperature=0.2&beam=3`, { method: 'POST', headers: auth, body: speech });
+  t.equal(good.status, 201);
+  const created = (await good.json()) as Task;
+  t.same(created.options, { translate: true, prompt: 'Dashwood, Norland', temperature: 0.2, beam: 3 });
+  const done = await waitForStatus(url, ALICE, created.id, ['completed', 'failed']);
+  t.same(done.options, created.options, 'still there when read back');
+  for (const [query, name] of [['beam=0', 'beam'], ['beam=2.5', 'beam'], ['temperature=1.5', 'temperature'], ['temperature=warm', 'temperature'], ['translate=yes', 'translate'], [`prompt=${'x'.repeat(801)}`, 'prompt']] as const) {
+    const res = await fetch(`${url}/v1/tasks?${query}`, { method: 'POST', headers: auth, body: speech });
+    t.equal(res.status, 400, query.slice(0, 30));
+    t.match(await res.json(), { error: { code: 'bad_request', message: new RegExp(name) } }, `${name}: named in the message`);
+  }
+  const other = await fetch(`${url}/v1/tasks?model=large-v9`, { method: 'POST', headers: auth, body: speech });
+  t.equal(other.status, 400);
+  t.match(await other.json(), { error: { code: 'unknown_model', message: /large-v9/ } }, 'a model this hub does not run');
+  const same = await fetch(`${url}/v1/tasks?model=synthetic:micro`, { method: 'POST', headers: auth, body: speech });
+  t.match(await same.json(), { options: { model: 'synthetic:micro' } }, 'the model it runs, by name');
+  const plain = (await (await fetch(`${url}/v1/tasks`, { method: 'POST', headers: auth, body: speech })).json()) as Task;
+  t.notOk('options' in plain, 'no options given: none on the Task');
+});
