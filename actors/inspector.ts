@@ -142,6 +142,7 @@ export class Inspector {
       restarts: w.restarts,
       uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
       job: w.job ? { ...w.job.tag, audioSec: jobSeconds(w.job) } : null,
+      ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend, ...(w.engine.device ? { device: w.engine.device } : {}) } : {}),
     }));
   }
 

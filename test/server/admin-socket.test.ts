@@ -27,7 +27,7 @@ t.test('on open: every live actor, the scheduler, persistence and the engine wor
   const { actors } = ws.frames[0] as unknown as { actors: { id: string; kind: string; state: string }[] };
   t.match(actors.find((a) => a.kind === 'persistence'), { id: 'persistence', state: 'idle' });
   t.match(actors.find((a) => a.kind === 'scheduler'), { id: 'scheduler' });
-  t.match(actors.find((a) => a.kind === 'worker'), { id: 'worker-0', state: 'idle', pid: Number });
+  t.match(actors.find((a) => a.kind === 'worker'), { id: 'worker-0', state: 'idle', pid: Number, impl: 'whisper.cpp', backend: 'cpu' });
 });
 
 t.test('the actor list follows a task from start to finish, and its worker', async (t) => {
