@@ -46,7 +46,9 @@ t.test('at boot, uploads that never became a task and pcm of finished tasks are 
   }
   const second = await startTestHub(t, { HUB_DATA_DIR: dir });
   const deadline = Date.now() + 10_000;
-  while ((await readdir(spool)).includes(orphanUpload) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  // The sweep runs in the background, file by file: wait for all of it, not for its first removal.
+  const swept = (names: string[]) => !names.includes(orphanUpload) && !names.includes(stalePcm);
+  while (!swept(await readdir(spool)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const left = await readdir(spool);
   t.notOk(left.includes(orphanUpload), 'the orphan upload is gone');
   t.notOk(left.includes(stalePcm), "a finished task's pcm is gone");
