@@ -1,13 +1,15 @@
 // Runs a task's chunks on the engine: each chunk waits its turn at the
 // scheduler, runs on a worker, and is retried on a fresh worker if its worker
-// dies (bounded). Reports every result as an event; owns no task state.
+// dies (bounded). Reports every result as an event, and the text of a running
+// chunk as whisper emits it; owns no task state.
 import type { Scheduler, Priority } from './scheduler.ts';
-import type { EngineJob, EngineResult } from '../native/engine/types.ts';
+import type { EngineJob, EngineResult, EngineSegment } from '../native/engine/types.ts';
 import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
 import type { TranscribeOptions } from '../client/protocol/types.ts';
 
 export interface Engine {
-  run(job: EngineJob, signal: AbortSignal): Promise<EngineResult>;
+  /** `onSegments` hears the chunk's text kept so far as whisper emits it (engines that can tell) */
+  run(job: EngineJob, signal: AbortSignal, onSegments?: (segments: EngineSegment[]) => void): Promise<EngineResult>;
   /** how many chunks can run at once */
   readonly slots: number;
 }
@@ -23,6 +25,7 @@ export interface ChunkRunInput {
 }
 
 export type ChunkRunEvent =
+  | { type: 'CHUNK_PARTIAL'; index: number; segments: EngineSegment[] }
   | { type: 'CHUNK_DONE'; index: number; result: EngineResult }
   | { type: 'CHUNK_FAILED'; index: number; code: string; message: string };
 
@@ -43,7 +46,8 @@ export async function runChunks(
       const lease = await deps.scheduler.acquire({ userId: input.userId, taskId: input.taskId, priority: input.priority }, signal);
       try {
         const job = { pcmPath: input.pcmPath, start: chunk.start, end: chunk.end, language, ...(input.options ? { options: input.options } : {}), tag: { taskId: input.taskId, chunk: chunk.index } };
-        const result = await deps.engine.run(job, AbortSignal.any([signal, lease.preempted]));
+        const partial = (segments: EngineSegment[]) => report({ type: 'CHUNK_PARTIAL', index: chunk.index, segments });
+        const result = await deps.engine.run(job, AbortSignal.any([signal, lease.preempted]), partial);
         language ??= result.language ?? undefined;
         report({ type: 'CHUNK_DONE', index: chunk.index, result });
         return;

@@ -141,7 +141,9 @@ export class Inspector {
       pid: w.pid,
       restarts: w.restarts,
       uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
-      job: w.job ? { ...w.job.tag, audioSec: jobSeconds(w.job) } : null,
+      slots: w.slots,
+      job: w.jobs[0] ? { ...w.jobs[0].tag, audioSec: jobSeconds(w.jobs[0]) } : null,
+      jobs: w.jobs.map((j) => ({ ...j.tag, audioSec: jobSeconds(j) })),
       ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend, ...(w.engine.device ? { device: w.engine.device } : {}) } : {}),
     }));
   }

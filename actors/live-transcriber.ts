@@ -9,6 +9,9 @@
 // - A partial pass runs whenever PARTIAL_STEP_MS of new speech has arrived and
 //   no pass is running; only the newest audio matters, so work never queues up
 //   (a pass that would start while another runs is simply folded into the next).
+// - While a pass runs, the segments whisper has emitted so far update the
+//   partial when they say more than it shows (at most once per
+//   PARTIAL_STEP_MS): a long utterance's text appears before its pass ends.
 // - LocalAgreement-2 at segment level: a segment whose text two consecutive
 //   passes agree on, and that is not the last one, is final: it is emitted, and
 //   its audio leaves the window, which therefore stays bounded.
@@ -197,7 +200,7 @@ export class LiveTranscriber {
       try {
         const started = performance.now();
         const job = { samples: audio, fitContext: true, language: this.deps.language, ...(this.deps.options ? { options: this.deps.options } : {}), tag: { taskId: this.deps.taskId } };
-        const result = await this.deps.engine.run(job, this.abort.signal);
+        const result = await this.deps.engine.run(job, this.abort.signal, this.earlyPartials(u, audio.length));
         const done = performance.now();
         this.deps.onPass?.({ engineMs: result.engineMs, waitMs: started - requested, overheadMs: Math.max(0, done - started - result.engineMs) });
         segments = result.segments;
@@ -216,6 +219,20 @@ export class LiveTranscriber {
     }
     this.checkLag();
     this.pump();
+  }
+
+  /** What a running pass has said so far, shown when it says more than the partial on screen. */
+  private earlyPartials(u: Utterance, length: number): (segments: EngineSegment[]) => void {
+    let lastAt = Number.NEGATIVE_INFINITY;
+    return (segments) => {
+      const now = performance.now();
+      if (this.abort.signal.aborted || now - lastAt < PARTIAL_STEP_MS) return;
+      const text = dropOverlap(joinText(segments), u.tail);
+      if (!text || text.length <= u.shown.length) return;
+      lastAt = now;
+      u.shown = text;
+      this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, length), text });
+    };
   }
 
   private emitFinal(u: Utterance, segments: EngineSegment[], length: number): void {

@@ -90,6 +90,19 @@ function takeResults(context: TaskContext, added: Record<number, EngineSegment[]
   return { pending, emitted, ...advance(context.task, patch, bodies) };
 }
 
+/**
+ * The text of a chunk still running, as whisper emits it, placed on the
+ * recording's timeline: a `partial_segments` frame, replaced by the chunk's
+ * `segments` frame. The transcript does not change.
+ */
+function takePartial(context: TaskContext, index: number, raw: EngineSegment[]) {
+  const chunk = context.chunks[index]!;
+  const offset = samplesToSeconds(chunk.start);
+  const floor = index === context.emitted ? (context.task.segments.at(-1)?.end ?? 0) : offset;
+  const segments = stitchChunk(index, raw, offset, samplesToSeconds(chunk.end), floor);
+  return advance(context.task, {}, [{ type: 'partial_segments', chunk: index, segments }]);
+}
+
 /** The plan again after a restart lost the pcm: the chunks already on the transcript must be the same. */
 const samePlan = (a: ChunkPlan[], b: ChunkPlan[], upTo: number) =>
   a.length >= upTo && b.length >= upTo && a.slice(0, upTo).every((c, i) => c.start === b[i]!.start && c.end === b[i]!.end);
@@ -175,6 +188,12 @@ export function createTaskMachine(services: TaskServices) {
         enqueue.assign({ chunks, pending, emitted, task, needsAudio: false });
         for (const frame of frames) enqueue.emit({ type: 'frame', frame });
       }),
+      recordPartial: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'CHUNK_PARTIAL' || event.index < context.emitted || context.pending[event.index] || !context.chunks[event.index]) return;
+        const { task, frames } = takePartial(context, event.index, event.segments);
+        enqueue.assign({ task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
       recordChunk: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'CHUNK_DONE' || event.index < context.emitted || context.pending[event.index]) return;
         const { pending, emitted, task, frames } = takeResults(context, { [event.index]: event.result.segments }, event.result.language ?? undefined);
@@ -220,6 +239,7 @@ export function createTaskMachine(services: TaskServices) {
         invoke: { src: 'transcribeChunks', input: ({ context }) => context },
         always: { guard: 'allChunksDone', target: 'completed' },
         on: {
+          CHUNK_PARTIAL: { actions: 'recordPartial' },
           CHUNK_DONE: { actions: 'recordChunk' },
           CHUNK_FAILED: 'failed',
         },

@@ -26,7 +26,8 @@ export interface FramePort {
 export interface RegistryOptions {
   files: TaskFiles;
   /** the engine model that will transcribe new tasks */
-  model: () => string;
+  /** the name of the model that transcribes a task asking for `wanted` (options.model; absent: the default) */
+  model: (wanted: string | undefined) => string;
   /** unfinished tasks one user may have; more is refused with `overloaded` */
   maxActivePerUser: number;
   /** frames kept per live task for `since` catch-up */
@@ -80,7 +81,7 @@ export class TaskRegistry {
    */
   async create(input: { id?: string; userId: string; uploadPath: string; name?: string; language?: string; options?: TranscribeOptions }): Promise<Task> {
     this.admit(input.userId);
-    const task = newTask({ ...input, kind: 'file', status: 'queued', model: this.options.model() });
+    const task = newTask({ ...input, kind: 'file', status: 'queued', model: this.options.model(input.options?.model) });
     const files = { audioPath: input.uploadPath, pcmPath: this.options.files.pcmPath(task.id) };
     await this.persistence.store.insert({ task, ...files });
     this.startFile({ task, ...files });
@@ -91,7 +92,7 @@ export class TaskRegistry {
   /** Records a new live session (a task of kind `stream`) and starts its actor. */
   async createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions }): Promise<StreamActor> {
     this.admit(input.userId);
-    const task = newTask({ ...input, kind: 'stream', status: 'transcribing', model: this.options.model() });
+    const task = newTask({ ...input, kind: 'stream', status: 'transcribing', model: this.options.model(input.options?.model) });
     const files = { audioPath: '', pcmPath: '' }; // live audio is not kept
     await this.persistence.store.insert({ task, ...files });
     const actor = createActor(this.streamMachine, { input: { task }, id: task.id, ...this.inspection() });

@@ -14,12 +14,15 @@ export interface HubConfig {
   host: string;
   port: number;
   dataDir: string;
-  /** what WHISPER_MODEL asked for; undefined: the default model */
-  model: string | undefined;
+  /** the models WHISPER_MODEL lists, the default first; empty: the hub's default model */
+  models: string[];
   workers: number;
   /** HUB_WORKERS as given (it is capped at the number of cores) */
   requestedWorkers: number | undefined;
-  threadsPerWorker: number;
+  /** jobs each engine worker runs at once, sharing its loaded models (HUB_ENGINE_SLOTS) */
+  engineSlots: number;
+  /** whisper threads per job: the cores shared out between every slot of every worker */
+  threadsPerJob: number;
   /** empty: no tokens configured, open access as the local admin user */
   tokens: Map<string, TokenGrant>;
   maxUploadBytes: number;
@@ -63,6 +66,7 @@ export const SETTINGS = {
   HUB_STREAM_IDLE_SEC: 'stream-idle-sec',
   HUB_VAD: 'vad',
   HUB_ENGINE: 'engine',
+  HUB_ENGINE_SLOTS: 'engine-slots',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -93,7 +97,12 @@ const schema = z.object({
   HUB_HOST: z.string().trim().min(1, 'HUB_HOST must not be empty').default('127.0.0.1'),
   HUB_PORT: integer('HUB_PORT', 0, 65535).default(8080),
   HUB_DATA_DIR: z.string().trim().min(1, 'HUB_DATA_DIR must not be empty').default('./data'),
-  WHISPER_MODEL: z.string().trim().min(1, 'WHISPER_MODEL must not be empty').optional(),
+  WHISPER_MODEL: z
+    .string()
+    .transform((list) => [...new Set(list.split(',').map((m) => m.trim()))])
+    .refine((models) => models.every((m) => m.length > 0), 'WHISPER_MODEL must be a model, or models separated by commas, with none empty')
+    .refine((models) => models.length <= 8, 'WHISPER_MODEL may list 8 models at most')
+    .optional(),
   HUB_WORKERS: integer('HUB_WORKERS', 1, 64).optional(),
   HUB_TOKENS: z.string().optional(),
   HUB_MAX_UPLOAD_MB: integer('HUB_MAX_UPLOAD_MB', 1, 1_000_000).default(500),
@@ -106,6 +115,7 @@ const schema = z.object({
   HUB_STREAM_IDLE_SEC: integer('HUB_STREAM_IDLE_SEC', 1, 3600).default(30),
   HUB_VAD: z.enum(['silero', 'energy'], { error: 'HUB_VAD must be silero or energy' }).default('silero'),
   HUB_ENGINE: z.enum(['auto', 'whisper.cpp', 'napi-rs'], { error: 'HUB_ENGINE must be auto, whisper.cpp or napi-rs' }).default('auto'),
+  HUB_ENGINE_SLOTS: integer('HUB_ENGINE_SLOTS', 1, 32).default(1),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -156,16 +166,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     host: c.HUB_HOST,
     port: c.HUB_PORT,
     dataDir: resolve(c.HUB_DATA_DIR),
-    model: c.WHISPER_MODEL,
+    models: c.WHISPER_MODEL ?? [],
     workers,
     requestedWorkers: c.HUB_WORKERS,
-    threadsPerWorker: Math.max(1, Math.floor(cores / workers)),
+    engineSlots: c.HUB_ENGINE_SLOTS,
+    threadsPerJob: Math.max(1, Math.floor(cores / (workers * c.HUB_ENGINE_SLOTS))),
     tokens,
     maxUploadBytes: c.HUB_MAX_UPLOAD_MB * 1024 * 1024,
     spoolMaxBytes: c.HUB_SPOOL_MAX_MB * 1024 * 1024,
     retentionHours: c.HUB_RETENTION_HOURS,
     maxAudioHours: c.HUB_MAX_AUDIO_HOURS,
-    maxStreams: c.HUB_MAX_STREAMS ?? 4 * workers,
+    maxStreams: c.HUB_MAX_STREAMS ?? 4 * workers * c.HUB_ENGINE_SLOTS,
     maxStreamsPerUser: c.HUB_MAX_STREAMS_PER_USER,
     streamGraceMs: c.HUB_STREAM_GRACE_SEC * 1000,
     streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,

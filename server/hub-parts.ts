@@ -74,8 +74,9 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     (what, error) => log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
     { inspect: inspector.inspect, onWrite: (ms) => metrics.storeWriteSeconds.observe(ms / 1000) },
   );
-  const engine = new EngineService({ spec: config.model, dataDir: config.dataDir, workers: config.workers, threadsPerWorker: config.threadsPerWorker, engine: config.engine, log });
-  const scheduler = new Scheduler(config.workers, () => inspector.touch('scheduler'));
+  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, log });
+  // The scheduler hands out every slot of every worker.
+  const scheduler = new Scheduler(engine.slots, () => inspector.touch('scheduler'));
   const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);
   if (ffmpeg) log('info', 'ffmpeg found', { version: ffmpeg.version });
   else log('warn', 'ffmpeg not found: Opus (webm/ogg) streams are refused, and uploads decode in-process (wav, flac, mp3, ogg/vorbis, m4a up to 16 MB); install ffmpeg');
@@ -85,7 +86,7 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     log('error', 'the audio worker crashed while decoding', { upload: basename(path), attempt, error: String(error) }),
   );
   const { silero, failure: vadFailure } = await startVad(config, log);
-  const liveLoad = new LiveLoad(config.workers);
+  const liveLoad = new LiveLoad(engine.slots);
   const parts = { config, logger, log, spool, loop: new LoopMonitor(), inspector, metrics, store, persistence, engine, scheduler, decodeSlots, preparer, ffmpeg, silero, vadFailure, liveLoad };
   const registry = buildRegistry(parts);
   registry.attach(metricsPort(metrics));
@@ -137,7 +138,7 @@ function buildRegistry(p: Omit<HubParts, 'registry'>): TaskRegistry {
       },
     },
     p.persistence,
-    { files: p.spool, model: () => engine.modelName ?? config.model ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
+    { files: p.spool, model: (wanted) => engine.modelNameFor(wanted) ?? config.models[0] ?? DEFAULT_MODEL, maxActivePerUser: 1000, historyLength: 1000, recentLength: 1000 },
     log,
     { inspect: inspector.inspect, started: (id) => inspector.started(id), stopped: (id) => inspector.stopped(id) },
   );

@@ -60,8 +60,8 @@ export class HubMetrics {
       get slots() {
         return engine.slots;
       },
-      run: async (job, signal) => {
-        const result = await engine.run(job, signal);
+      run: async (job, signal, onSegments) => {
+        const result = await engine.run(job, signal, onSegments);
         if (kind === 'batch') chunksTranscribed.inc();
         chunkSeconds.observe({ kind }, result.engineMs / 1000);
         if (result.engineMs > 0) realTimeFactor.observe({ kind }, result.audioSec / (result.engineMs / 1000));

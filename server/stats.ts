@@ -28,6 +28,8 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
     workers: {
       size: workers.length,
       busy: workers.filter((w) => w.state === 'busy').length,
+      slots: workers.reduce((n, w) => n + w.slots, 0),
+      running: workers.reduce((n, w) => n + w.jobs.length, 0),
       restarts: workers.reduce((n, w) => n + w.restarts, 0),
       list: workers.map((w) => ({
         slot: w.slot,
@@ -35,7 +37,9 @@ export function collectStats(ctx: HubContext, loop: LoopMonitor, sockets: Set<We
         state: w.state,
         uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
         restarts: w.restarts,
-        job: w.job?.tag ?? null,
+        slots: w.slots,
+        job: w.jobs[0]?.tag ?? null,
+        jobs: w.jobs.map((j) => j.tag ?? null),
         ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend } : {}),
         ...(w.deviceMemoryUsedBytes !== undefined ? { deviceMemoryMb: Math.round(w.deviceMemoryUsedBytes / 1048576) } : {}),
       })),

@@ -25,10 +25,28 @@ export interface StatsFrame {
   engine: Record<string, unknown>;
   vad: { impl: 'silero' | 'energy'; pid?: number; restarts?: number };
   workers: {
+    /** engine processes, those running a job */
     size: number;
     busy: number;
+    /** jobs all of them can run at once, and run now */
+    slots: number;
+    running: number;
     restarts: number;
-    list: { slot: number; pid: number | undefined; state: string; uptimeSec: number; restarts: number; job: Record<string, unknown> | null; impl?: string; backend?: string; deviceMemoryMb?: number }[];
+    list: {
+      slot: number;
+      pid: number | undefined;
+      state: string;
+      uptimeSec: number;
+      restarts: number;
+      /** jobs it runs at once */
+      slots: number;
+      /** the first job it runs, and all of them */
+      job: Record<string, unknown> | null;
+      jobs: (Record<string, unknown> | null)[];
+      impl?: string;
+      backend?: string;
+      deviceMemoryMb?: number;
+    }[];
   };
   queue: { capacity: number; inUse: number; live: number; batch: number; byUser: Record<string, number> };
   persistence: Record<string, unknown> & { backlog: number; store: string };

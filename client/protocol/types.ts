@@ -149,6 +149,14 @@ export interface SegmentsFrame {
   chunk: number;
   segments: Segment[];
 }
+/** The text of a chunk still being transcribed, as whisper emits it (an addition): that chunk's `segments` frame replaces it. */
+export interface PartialSegmentsFrame {
+  type: 'partial_segments';
+  id: string;
+  seq: number;
+  chunk: number;
+  segments: Segment[];
+}
 export interface ErrorFrame {
   type: 'error';
   code: ErrorCode;
@@ -227,7 +235,7 @@ export interface TaskErrorFrame {
   code: ErrorCode;
   message: string;
 }
-export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
+export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialSegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
 export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
 
 export const STREAM_FORMATS = ['s16le', 'f32le', 'webm', 'ogg'] as const;

@@ -177,6 +177,7 @@ export class TaskWatcher {
       case 'status':
       case 'progress':
       case 'segments':
+      case 'partial_segments':
       case 'partial':
       case 'final':
       case 'lag':

@@ -36,7 +36,10 @@ export interface BackendRun {
 export interface Backend {
   readonly info: EngineInfo;
   readonly multilingual: boolean;
-  run(input: Float32Array, params: BackendParams): BackendRun;
+  /** several runs at once on one loaded model (each on a state of its own) */
+  readonly concurrent: boolean;
+  /** `onSegment` hears each segment as whisper emits it, where the implementation can tell (else nothing until the end) */
+  run(input: Float32Array, params: BackendParams, onSegment?: (segment: EngineSegment) => void): BackendRun;
   /** memory in use on the GPU now, when there is one */
   deviceMemoryUsedBytes?(): number | undefined;
 }

@@ -1,32 +1,44 @@
-// The engine workers: N supervised child processes, each with the model loaded
-// once, one job at a time. A worker that dies (native abort, SIGKILL, OOM) fails
-// its job with `engine_crashed` and is replaced. Cancelling a job stops it
-// inside whisper when the worker runs the hub's whisper.cpp addon (the process
-// stays; it is killed only if it does not stop within ABORT_GRACE_MS), and
-// kills the worker otherwise (@napi-rs/whisper cannot be interrupted). The
-// pool never decides who goes next: the scheduler does, and never asks for
-// more concurrent jobs than `size`.
+// The engine workers: N supervised child processes, each with every model
+// loaded once, running up to `slotsPerWorker` jobs at once on separate whisper
+// states (the hub's whisper.cpp addon; @napi-rs/whisper runs one at a time). A
+// worker that dies (native abort, SIGKILL, OOM) fails its jobs with
+// `engine_crashed` and is replaced. Cancelling a job stops it inside whisper
+// when the worker runs the addon (the process stays; it is killed only if the
+// run has not stopped within ABORT_GRACE_MS), and kills the worker otherwise
+// (@napi-rs/whisper cannot be interrupted). A job that asks for them hears its
+// segments as whisper emits them. The pool never decides who goes next: the
+// scheduler does, and never asks for more concurrent jobs than `capacity`.
 import { EventEmitter } from 'node:events';
 import { ChildWorker } from '../isolates.ts';
-import { EngineError, type EngineInfo, type EngineJob, type EngineResult } from './types.ts';
+import { EngineError, type EngineInfo, type EngineJob, type EngineResult, type EngineSegment } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
+import { isSegmentsEvent } from './engine-events.ts';
 import type { LogFn } from '../log-fn.ts';
 
 export interface EnginePoolOptions {
-  modelPath: string;
+  /** model files every worker loads; the first is the default */
+  modelPaths: string[];
   size: number;
-  threadsPerWorker: number;
+  /** jobs one worker runs at once (default 1; a worker that cannot share its model runs one) */
+  slotsPerWorker?: number;
+  /** whisper threads per job */
+  threadsPerJob: number;
   /** which whisper implementation the workers run (default: @napi-rs/whisper) */
   impl?: 'whisper.cpp' | 'napi-rs';
   log?: LogFn;
 }
 
 export interface WorkerInfo {
+  /** the worker's index in the pool */
   slot: number;
   pid: number | undefined;
+  /** busy: running at least one job */
   state: 'starting' | 'idle' | 'busy' | 'stopped';
   startedAt: number;
-  job: EngineJob | undefined;
+  /** the jobs it runs now */
+  jobs: EngineJob[];
+  /** jobs it can run at once */
+  slots: number;
   restarts: number;
   /** what the worker runs, once it has loaded the model */
   engine?: EngineInfo;
@@ -34,13 +46,18 @@ export interface WorkerInfo {
   deviceMemoryUsedBytes?: number;
 }
 
-interface Slot {
-  info: WorkerInfo;
+/** One engine process and what the pool knows of it. */
+interface Member {
+  info: Omit<WorkerInfo, 'jobs'>;
   worker: ChildWorker<EngineApi> | undefined;
+  /** jobs running on it, by the pool's job id */
+  running: Map<number, EngineJob>;
   crashesInARow: number;
   /** the worker can stop a run inside whisper */
   abortable: boolean;
 }
+
+export type SegmentsListener = (segments: EngineSegment[]) => void;
 
 const ENTRY = new URL('./engine-process.ts', import.meta.url);
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -50,20 +67,27 @@ const ABORT_GRACE_MS = 1000;
 const WORKER_NICENESS = 10;
 
 export class EnginePool extends EventEmitter {
-  private readonly slots: Slot[] = [];
+  private readonly members: Member[] = [];
+  /** who hears the segments of each running job that asked for them */
+  private readonly segmentListeners = new Map<number, SegmentsListener>();
   private closed = false;
   private fatal: string | undefined;
   private jobs = 0;
+  /** warnings already logged */
+  private readonly warned = new Set<string>();
   /** restarts waiting for their back-off; cleared on close */
   private readonly restarts = new Set<NodeJS.Timeout>();
 
+  private readonly slotsPerWorker: number;
+
   constructor(private readonly options: EnginePoolOptions) {
     super();
+    this.slotsPerWorker = options.slotsPerWorker ?? 1;
     this.setMaxListeners(0);
     for (let i = 0; i < options.size; i++) {
-      const slot: Slot = { info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, job: undefined, restarts: 0 }, worker: undefined, crashesInARow: 0, abortable: false };
-      this.slots.push(slot);
-      this.spawn(slot);
+      const member: Member = { info: { slot: i, pid: undefined, state: 'stopped', startedAt: 0, slots: this.slotsPerWorker, restarts: 0 }, worker: undefined, running: new Map(), crashesInARow: 0, abortable: false };
+      this.members.push(member);
+      this.spawn(member);
     }
   }
 
@@ -71,10 +95,15 @@ export class EnginePool extends EventEmitter {
     return this.options.size;
   }
 
+  /** jobs the pool runs at once, as configured (a worker that turns out unable to share its model runs fewer) */
+  get capacity(): number {
+    return this.options.size * this.slotsPerWorker;
+  }
+
   /** Resolves once every worker has loaded the model; rejects if the model cannot be loaded. */
   async ready(): Promise<void> {
-    for (const slot of this.slots) {
-      while (slot.info.state !== 'idle' && slot.info.state !== 'busy') {
+    for (const member of this.members) {
+      while (member.info.state !== 'idle' && member.info.state !== 'busy') {
         if (this.fatal) throw new Error(this.fatal);
         if (this.closed) throw new Error('the engine pool is closed');
         await new Promise((resolve) => this.once('change', resolve));
@@ -87,34 +116,40 @@ export class EnginePool extends EventEmitter {
   }
 
   workers(): WorkerInfo[] {
-    return this.slots.map((s) => ({ ...s.info }));
+    return this.members.map((m) => ({ ...m.info, jobs: [...m.running.values()] }));
   }
 
+  /** jobs running now */
   get busy(): number {
-    return this.slots.filter((s) => s.info.state === 'busy').length;
+    return this.members.reduce((n, m) => n + m.running.size, 0);
   }
 
-  /** Runs one chunk on a free worker. Callers keep at most `size` jobs in flight. */
-  async run(job: EngineJob, signal: AbortSignal): Promise<EngineResult> {
+  /**
+   * Runs one chunk on a worker with a free slot. Callers keep at most
+   * `capacity` jobs in flight. `onSegments` hears the chunk's segments kept so
+   * far each time whisper emits one (the whisper.cpp addon only).
+   */
+  async run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult> {
     signal.throwIfAborted();
-    const slot = await this.claim(signal);
+    const member = await this.claim(signal);
     if (signal.aborted) throw new EngineError('cancelled', 'cancelled');
-    const worker = slot.worker!;
+    const worker = member.worker!;
     const id = ++this.jobs;
-    slot.info.state = 'busy';
-    slot.info.job = job;
+    member.running.set(id, job);
+    member.info.state = 'busy';
+    if (onSegments) this.segmentListeners.set(id, onSegments);
     let grace: NodeJS.Timeout | undefined;
     const stop = () => {
-      if (!slot.abortable) return worker.kill();
+      if (!member.abortable) return worker.kill();
       void worker.call((api) => api.abort(id)).catch(() => {});
       grace = setTimeout(() => worker.kill(), ABORT_GRACE_MS);
     };
     signal.addEventListener('abort', stop, { once: true });
     try {
-      const result = await worker.call((api) => api.transcribe(job, id));
-      slot.crashesInARow = 0;
-      if (slot.info.engine?.backend === 'cuda') {
-        void worker.call((api) => api.deviceMemory()).then((bytes) => (slot.info.deviceMemoryUsedBytes = bytes), () => {});
+      const result = await worker.call((api) => api.transcribe(job, id, onSegments !== undefined));
+      member.crashesInARow = 0;
+      if (member.info.engine?.backend === 'cuda') {
+        void worker.call((api) => api.deviceMemory()).then((bytes) => (member.info.deviceMemoryUsedBytes = bytes), () => {});
       }
       return result;
     } catch (error) {
@@ -124,9 +159,10 @@ export class EnginePool extends EventEmitter {
     } finally {
       signal.removeEventListener('abort', stop);
       clearTimeout(grace);
-      if (slot.worker === worker && worker.alive) {
-        slot.info.state = 'idle';
-        slot.info.job = undefined;
+      this.segmentListeners.delete(id);
+      if (member.worker === worker && worker.alive) {
+        member.running.delete(id);
+        if (member.running.size === 0) member.info.state = 'idle';
         this.emit('change');
       }
     }
@@ -136,30 +172,36 @@ export class EnginePool extends EventEmitter {
     this.closed = true;
     for (const timer of this.restarts) clearTimeout(timer);
     this.restarts.clear();
-    await Promise.all(this.slots.map((slot) => slot.worker?.stop()));
+    await Promise.all(this.members.map((m) => m.worker?.stop()));
     this.emit('change');
   }
 
-  private spawn(slot: Slot): void {
+  private spawn(member: Member): void {
     if (this.closed) return;
     const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
-      env: { ENGINE_MODEL_PATH: this.options.modelPath, ENGINE_THREADS: String(this.options.threadsPerWorker), ENGINE_IMPL: this.options.impl ?? 'napi-rs' },
+      env: { ENGINE_MODELS: JSON.stringify(this.options.modelPaths), ENGINE_THREADS: String(this.options.threadsPerJob), ENGINE_IMPL: this.options.impl ?? 'napi-rs' },
       nice: WORKER_NICENESS,
     });
-    slot.worker = worker;
-    slot.info = { ...slot.info, pid: worker.pid, state: 'starting', startedAt: worker.startedAt, job: undefined };
-    worker.exited.catch(() => this.onExit(slot, worker));
+    member.worker = worker;
+    member.running.clear();
+    member.info = { ...member.info, pid: worker.pid, state: 'starting', startedAt: worker.startedAt };
+    worker.exited.catch(() => this.onExit(member, worker));
+    worker.child.on('message', (message: unknown) => {
+      if (isSegmentsEvent(message)) this.segmentListeners.get(message.engineSegmentsOf)?.(message.segments);
+    });
     worker
       .call((api) => api.info())
       .then((info) => {
-        if (slot.worker !== worker) return;
-        slot.abortable = info.abortable;
-        slot.info.engine = info.engine;
-        slot.info.state = 'idle';
+        if (member.worker !== worker) return;
+        member.abortable = info.abortable;
+        member.info.engine = info.engine;
+        member.info.slots = info.concurrent ? this.slotsPerWorker : 1;
+        if (!info.concurrent && this.slotsPerWorker > 1) this.warnOnce(`${info.engine.impl} runs one job per engine worker: HUB_ENGINE_SLOTS=${this.slotsPerWorker} is not used`);
+        member.info.state = 'idle';
         this.emit('change');
       })
       .catch((error: unknown) => {
-        if (slot.worker !== worker || this.closed || !worker.alive) return; // an exit is handled by onExit
+        if (member.worker !== worker || this.closed || !worker.alive) return; // an exit is handled by onExit
         // The model itself is unusable: restarting will not help.
         this.fatal = error instanceof Error ? error.message : String(error);
         this.options.log?.('error', 'engine cannot load the model', { error: this.fatal });
@@ -168,37 +210,46 @@ export class EnginePool extends EventEmitter {
       });
   }
 
-  private onExit(slot: Slot, worker: ChildWorker<EngineApi>): void {
-    if (slot.worker !== worker) return;
-    const wasBusy = slot.info.state === 'busy';
-    const job = slot.info.job?.tag;
-    slot.worker = undefined;
-    slot.info.state = 'stopped';
-    slot.info.job = undefined;
+  private onExit(member: Member, worker: ChildWorker<EngineApi>): void {
+    if (member.worker !== worker) return;
+    const jobs = [...member.running.values()].map((j) => j.tag).filter((tag) => tag !== undefined);
+    member.worker = undefined;
+    member.running.clear();
+    member.info.state = 'stopped';
     this.emit('change');
     if (this.closed || this.fatal) return;
-    slot.info.restarts++;
+    member.info.restarts++;
     const shortLived = Date.now() - worker.startedAt < 5_000;
-    slot.crashesInARow = shortLived ? slot.crashesInARow + 1 : 0;
-    const delay = slot.crashesInARow > 1 ? Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** slot.crashesInARow) : 0;
+    member.crashesInARow = shortLived ? member.crashesInARow + 1 : 0;
+    const delay = member.crashesInARow > 1 ? Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** member.crashesInARow) : 0;
     const { exitCode, signalCode } = worker.child;
     this.options.log?.('warn', 'engine worker exited; replacing it', {
-      pid: worker.pid, code: exitCode, signal: signalCode, wasBusy, ...(job ? { taskId: job.taskId, chunk: job.chunk } : {}), restartInMs: delay, stderr: worker.stderrTail,
+      pid: worker.pid, code: exitCode, signal: signalCode, wasBusy: jobs.length > 0, jobs, restartInMs: delay, stderr: worker.stderrTail,
     });
     // Held (not unref'd): a pool waiting to replace a worker is work in progress; close() clears it.
     const timer = setTimeout(() => {
       this.restarts.delete(timer);
-      this.spawn(slot);
+      this.spawn(member);
     }, delay);
     this.restarts.add(timer);
   }
 
-  /** The first idle worker, waiting for one if all are busy or starting. */
-  private async claim(signal: AbortSignal): Promise<Slot> {
+  private warnOnce(message: string): void {
+    if (this.warned.has(message)) return;
+    this.warned.add(message);
+    this.options.log?.('warn', message);
+  }
+
+  /** The loaded worker with the most free slots (jobs spread over processes), waiting for one if none has a free slot. */
+  private async claim(signal: AbortSignal): Promise<Member> {
     for (;;) {
       if (this.closed) throw new EngineError('shutting_down', 'the hub is shutting down');
       if (this.fatal) throw new EngineError('engine_failed', this.fatal);
-      const free = this.slots.find((s) => s.info.state === 'idle');
+      let free: Member | undefined;
+      for (const m of this.members) {
+        const loaded = m.info.state === 'idle' || m.info.state === 'busy';
+        if (loaded && m.running.size < m.info.slots && (!free || m.info.slots - m.running.size > free.info.slots - free.running.size)) free = m;
+      }
       if (free) return free;
       await new Promise<void>((resolve, reject) => {
         const wake = () => {

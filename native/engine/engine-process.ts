@@ -1,9 +1,11 @@
-// Child-process entry of an engine worker: loads the model once with the
+// Child-process entry of an engine worker: loads each model once with the
 // implementation it is told (ENGINE_IMPL: the hub's whisper.cpp addon, or
 // @napi-rs/whisper) and transcribes chunks, reached through Comlink over IPC.
 // A process, not a worker thread: a native crash takes only this process
-// down, and the pool replaces it. With the addon a run can be aborted inside
-// whisper; with @napi-rs/whisper the pool kills the process instead.
+// down, and the pool replaces it. With the addon several jobs run at once on
+// one loaded model, a run can be aborted inside whisper, and segments are
+// sent to the parent as whisper emits them; with @napi-rs/whisper the pool
+// runs one job at a time and kills the process to stop one.
 import { exposeToParent } from '../endpoints.ts';
 import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import type { EngineJob, EngineResult, EngineSegment } from './types.ts';
@@ -13,53 +15,79 @@ import { isRunaway } from './runaway.ts';
 import { openNapiRs } from './napi-rs-backend.ts';
 import { openWhisperCpp } from './whisper-cpp-backend.ts';
 import { addonCandidates, findAddon, loadAddon } from './whisper-cpp-addon.ts';
+import { SEGMENTS_EVENT, type SegmentsEvent } from './engine-events.ts';
 
 /** dlopen's failures (a missing library, a wrong ABI), as opposed to a model that does not load. */
 const isLoadError = (error: unknown) => (error as { code?: string }).code === 'ERR_DLOPEN_FAILED';
 
-const modelPath = process.env.ENGINE_MODEL_PATH ?? '';
+/** the models to load, by path; the first is the default */
+const modelPaths = parseModelPaths(process.env.ENGINE_MODELS ?? '[]');
 const threads = Number(process.env.ENGINE_THREADS ?? '1');
 
-let backend: Backend | undefined;
+const backends = new Map<string, Backend>();
 let loadError: string | undefined;
 const loadStarted = performance.now();
 try {
-  backend = open(process.env.ENGINE_IMPL === 'whisper.cpp' ? 'whisper.cpp' : 'napi-rs');
+  const openModel = opener(process.env.ENGINE_IMPL === 'whisper.cpp' ? 'whisper.cpp' : 'napi-rs', modelPaths[0] ?? '');
+  for (const path of modelPaths) backends.set(path, openModel(path));
 } catch (error) {
   loadError = error instanceof Error ? error.message : String(error);
 }
 const loadMs = performance.now() - loadStarted;
+const defaultBackend = backends.get(modelPaths[0] ?? '');
 
-/** The addon when asked for and loadable; else @napi-rs/whisper, saying why. A model that cannot load throws. */
-function open(impl: 'whisper.cpp' | 'napi-rs'): Backend {
-  if (impl === 'napi-rs') return openNapiRs(modelPath);
+function parseModelPaths(json: string): string[] {
+  const paths: unknown = JSON.parse(json);
+  return Array.isArray(paths) ? paths.filter((p): p is string => typeof p === 'string') : [];
+}
+
+/**
+ * How this process opens a model: the addon when asked for and loadable
+ * (tried on the first model), else @napi-rs/whisper, saying why. A model that
+ * cannot load throws.
+ */
+function opener(impl: 'whisper.cpp' | 'napi-rs', first: string): (path: string) => Backend {
+  if (impl === 'napi-rs') return (path) => openNapiRs(path);
   const found = findAddon();
-  if ('missing' in found) return openNapiRs(modelPath, found.missing);
+  if ('missing' in found) return (path) => openNapiRs(path, found.missing);
   // A CUDA build whose libraries are missing here gives way to the CPU build.
   const failures: string[] = [];
-  for (const path of addonCandidates()) {
+  for (const file of addonCandidates()) {
     try {
-      return openWhisperCpp(loadAddon(path), modelPath);
+      const addon = loadAddon(file);
+      const opened = openWhisperCpp(addon, first);
+      return (path) => (path === first ? opened : openWhisperCpp(addon, path));
     } catch (error) {
       if (!isLoadError(error)) throw error; // the model itself
-      failures.push(`${path}: ${(error as Error).message.split('\n')[0]}`);
+      failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);
     }
   }
-  return openNapiRs(modelPath, `the whisper.cpp addon does not load (${failures.join('; ')})`);
+  const reason = `the whisper.cpp addon does not load (${failures.join('; ')})`;
+  return (path) => openNapiRs(path, reason);
 }
+
+const failedLoad = () => new Error(`cannot load the model ${modelPaths.join(', ')}: ${loadError}`);
 
 /** Runs in progress, by the pool's job id: what abort() stops. */
 const running = new Map<number, BackendRun>();
 
 const api = {
   info() {
-    if (!backend) throw new Error(`cannot load the model ${modelPath}: ${loadError}`);
-    return { pid: process.pid, loadMs, multilingual: backend.multilingual, threads, engine: backend.info, abortable: backend.info.impl === 'whisper.cpp' };
+    if (!defaultBackend) throw failedLoad();
+    return {
+      pid: process.pid,
+      loadMs,
+      models: modelPaths.length,
+      threads,
+      engine: defaultBackend.info,
+      abortable: defaultBackend.info.impl === 'whisper.cpp',
+      concurrent: defaultBackend.concurrent,
+    };
   },
 
   /** GPU memory in use now (the device's), for the admin view and /metrics. */
   deviceMemory(): number | undefined {
-    return backend?.deviceMemoryUsedBytes?.();
+    return defaultBackend?.deviceMemoryUsedBytes?.();
   },
 
   /** Stops job `id` inside whisper; false when it is not running or cannot be stopped so. */
@@ -67,8 +95,11 @@ const api = {
     return running.get(id)?.abort() ?? false;
   },
 
-  async transcribe(job: EngineJob, id = 0): Promise<EngineResult> {
-    if (!backend) throw new Error(`model not loaded: ${loadError}`);
+  /** `stream`: send the chunk's segments to the parent as whisper emits them (SEGMENTS_EVENT, under `id`). */
+  async transcribe(job: EngineJob, id = 0, stream = false): Promise<EngineResult> {
+    if (!defaultBackend) throw failedLoad();
+    const backend = job.model === undefined ? defaultBackend : backends.get(job.model);
+    if (!backend) throw new Error(`this engine worker has no model ${job.model}`);
     const started = performance.now();
     const audio = 'samples' in job ? job.samples : await readPcmRange(job.pcmPath, job.start, job.end);
     const audioSec = audio.length / SAMPLE_RATE;
@@ -76,13 +107,13 @@ const api = {
     const fit = 'samples' in job && job.fitContext === true;
     const language = job.language ?? (backend.multilingual ? 'auto' : 'en');
     const options = { ...(job.options?.translate ? { translate: true } : {}), ...(job.options?.prompt ? { prompt: job.options.prompt } : {}), ...(job.options?.temperature !== undefined ? { temperature: job.options.temperature } : {}), ...(job.options?.beam ? { beamSize: job.options.beam } : {}) };
-    let result = await pass(backend, input, { language, ...options }, fit, id);
+    const heardSoFar = stream ? streamer(id, audio, audioSec) : undefined;
+    let result = await pass(backend, input, { language, ...options }, fit, id, heardSoFar);
     // A decoder loop on a shrunken context: once more with the whole context.
     if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, { language, ...options }, false, id);
     if (result.aborted) throw new Error('the run was aborted');
-    const heard = clampToChunk(dropNoSpeech(result.segments), audioSec);
     return {
-      segments: snapStartsToSpeech(heard, audio).map(wordsInside),
+      segments: kept(result.segments, audio, audioSec),
       language: backend.multilingual ? result.language : 'en',
       engineMs: performance.now() - started,
       audioSec,
@@ -92,12 +123,32 @@ const api = {
 
 export type EngineApi = typeof api;
 
-async function pass(backend: Backend, input: Float32Array, params: Omit<BackendParams, 'threads'>, fitContext: boolean, id: number) {
+/** What a chunk's text is made of: whisper's segments less what is not speech, inside the chunk, starting where speech does. */
+function kept(segments: EngineSegment[], audio: Float32Array, audioSec: number): EngineSegment[] {
+  return snapStartsToSpeech(clampToChunk(dropNoSpeech(segments), audioSec), audio).map(wordsInside);
+}
+
+/**
+ * Hears each segment of a run and sends the parent everything kept so far
+ * (the list replaces the last one). A run that turns out to be a decoder loop
+ * says nothing more: its text is about to be thrown away.
+ */
+function streamer(id: number, audio: Float32Array, audioSec: number): (segment: EngineSegment) => void {
+  const heard: EngineSegment[] = [];
+  return (segment) => {
+    heard.push(segment);
+    if (isRunaway(textOf(heard), audioSec)) return;
+    const event: SegmentsEvent = { [SEGMENTS_EVENT]: id, segments: kept(heard, audio, audioSec) };
+    process.send?.(event);
+  };
+}
+
+async function pass(backend: Backend, input: Float32Array, params: Omit<BackendParams, 'threads'>, fitContext: boolean, id: number, onSegment?: (segment: EngineSegment) => void) {
   const seconds = input.length / SAMPLE_RATE;
   // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most;
   // speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
   const fitted = fitContext ? { audioCtx: Math.min(1500, Math.ceil(seconds * 50) + 32), maxTokens: Math.ceil(seconds * 10) + 10 } : {};
-  const run = backend.run(input, { threads, ...params, ...fitted });
+  const run = backend.run(input, { threads, ...params, ...fitted }, onSegment);
   running.set(id, run);
   try {
     return await run.done;

@@ -1,6 +1,7 @@
-// @napi-rs/whisper as an engine backend: CPU only, no abort (the pool kills
-// the process instead), segments only after the run, no words. `full()`
-// blocks the worker's loop; its segment callbacks arrive a turn or two after.
+// @napi-rs/whisper as an engine backend: CPU only, one run at a time, no
+// abort (the pool kills the process instead), segments only after the run, no
+// words. `full()` blocks the worker's loop; its segment callbacks arrive a
+// turn or two after.
 import { Whisper, WhisperFullParams, WhisperSamplingStrategy, type Segment as NativeSegment } from '@napi-rs/whisper';
 import type { Backend, BackendParams, BackendRun } from './backend.ts';
 import type { EngineInfo } from './types.ts';
@@ -11,6 +12,7 @@ export function openNapiRs(modelPath: string, fallbackReason?: string): Backend 
   return {
     info,
     multilingual: whisper.isMultilingual === 1,
+    concurrent: false, // one context, and full() holds the process's loop
     run(input: Float32Array, p: BackendParams): BackendRun {
       const done = (async () => {
         // (beam search is the addon's: this backend decodes greedily whatever `beam` says)

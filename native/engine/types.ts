@@ -7,6 +7,8 @@ export type EngineJob = (FileAudio | LiveAudio) & {
   language?: string;
   /** the task's or stream's transcription options */
   options?: TranscribeOptions;
+  /** the model file to run (one the workers loaded); absent: the hub's default model */
+  model?: string;
   /** what the job is for (shown to operators) */
   tag?: { taskId: string; chunk?: number };
 };

@@ -1,6 +1,7 @@
 // The hub's whisper.cpp addon as an engine backend: one model, runs on
 // threads of their own (the worker's loop stays free to hear an abort),
-// abort inside the run, words with probabilities, the no-speech probability.
+// abort inside the run, segments as whisper emits them, words with
+// probabilities, the no-speech probability. Several runs share the model.
 // A CUDA build uses the GPU when there is one, else the CPU.
 import type { Backend, BackendParams, BackendRun } from './backend.ts';
 import type { EngineInfo, EngineSegment } from './types.ts';
@@ -13,7 +14,8 @@ export function openWhisperCpp(addon: WhisperAddon, modelPath: string): Backend 
   return {
     info,
     multilingual: model.multilingual,
-    run(input: Float32Array, p: BackendParams): BackendRun {
+    concurrent: true,
+    run(input: Float32Array, p: BackendParams, onSegment?: (segment: EngineSegment) => void): BackendRun {
       const run = model.transcribe(input, {
         threads: p.threads,
         language: p.language === 'auto' ? '' : p.language,
@@ -23,7 +25,7 @@ export function openWhisperCpp(addon: WhisperAddon, modelPath: string): Backend 
         ...(p.prompt ? { prompt: p.prompt } : {}),
         ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
         ...(p.beamSize && p.beamSize > 1 ? { beamSize: p.beamSize } : {}),
-      });
+      }, onSegment && ((s) => onSegment(inSeconds(s))));
       const done = run.done.then((r) => ({ segments: r.segments.map(inSeconds), language: r.language || null, aborted: r.aborted }));
       return { done, abort: () => (run.abort(), true) };
     },

@@ -138,7 +138,7 @@ function refusalOf(ctx: HubContext, request: Request): { error: HubError } | { c
 
 /** `model=` naming a model this hub does not run. */
 export function unknownModel(ctx: HubContext, name: string): HubError {
-  return new HubError('unknown_model', `unknown model "${name.slice(0, 100)}": this hub runs ${ctx.engine.modelName ?? ctx.config.model ?? 'its default model'}`);
+  return new HubError('unknown_model', `unknown model "${name.slice(0, 100)}": this hub runs ${ctx.engine.modelNames.join(', ') || 'its default model'}`);
 }
 
 async function createTask(ctx: HubContext, reply: Reply, request: Request): Promise<void> {

@@ -27,7 +27,7 @@ const audioPath = makeSpeech(minutes);
 const dir = await mkdtemp(join(tmpdir(), 'bench-batch-'));
 const config = loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'synthetic:tiny', HUB_LOG_LEVEL: 'warn', HUB_WORKERS: process.env.HUB_WORKERS ?? '' }, []);
 const model = await resolveModel('synthetic:tiny', join(dir, 'models'), () => {});
-console.log(`bench:batch  ${minutes} min of speech, synthetic:tiny, ${config.workers} worker(s) x ${config.threadsPerWorker} thread(s)`);
+console.log(`bench:batch  ${minutes} min of speech, synthetic:tiny, ${config.workers} worker(s) x ${config.threadsPerJob} thread(s)`);
 
 async function baseline(): Promise<{ seconds: number; chunks: number }> {
   const pcm = join(dir, 'baseline.pcm');
@@ -35,7 +35,7 @@ async function baseline(): Promise<{ seconds: number; chunks: number }> {
   const planned = planChunks(decoded.energies, decoded.samples);
   const chunks = planned.filter((c) => !c.silent);
   // The same implementation the hub picks (HUB_ENGINE=auto).
-  const pool = new EnginePool({ modelPath: model.path, size: config.workers, threadsPerWorker: config.threadsPerWorker, impl: chooseImpl(config.engine).impl });
+  const pool = new EnginePool({ modelPaths: [model.path], size: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, impl: chooseImpl(config.engine).impl });
   await pool.ready();
   const never = new AbortController().signal;
   const queue = [...chunks];

@@ -11,7 +11,7 @@
 // Then N jobs at once: N slots (whisper states) in one addon process against N
 // processes of one thread each — windows per second and resident memory.
 // Options: --rounds N (default 3) --windows N (default 3) --slots N (default 2)
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir, availableParallelism } from 'node:os';
@@ -31,7 +31,6 @@ const model = process.env.WHISPER_TEST_MODEL ?? join(cache, 'ggml-tiny.en-import
 if (!existsSync(model)) throw new Error(`no model at ${model}: run .ci/run once, or npm run model:import into it`);
 const found = findAddon();
 if ('missing' in found) throw new Error(found.missing);
-const addonPath = found.path;
 const threads = availableParallelism();
 const SR = 16_000;
 
@@ -47,7 +46,7 @@ console.log(`bench:engine  ${count} windows of 30 s real speech, ${model.split('
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function throughWorker(impl: 'whisper.cpp' | 'napi-rs'): Promise<number> {
-  const pool = new EnginePool({ modelPath: model, size: 1, threadsPerWorker: threads, impl });
+  const pool = new EnginePool({ modelPaths: [model], size: 1, threadsPerJob: threads, impl });
   await pool.ready();
   const never = new AbortController().signal;
   const times: number[] = [];
@@ -98,19 +97,13 @@ const cliMs = cliTimes(cli);
 console.log(`ms per 30 s window:  addon ${addonMs.toFixed(0)}   @napi-rs/whisper ${napiMs.toFixed(0)}   whisper-cli ${cliMs.toFixed(0)}`);
 console.log(`ratios:  addon / whisper-cli ${(addonMs / cliMs).toFixed(3)} (goal ≤ 1.03)   addon / @napi-rs/whisper ${(addonMs / napiMs).toFixed(3)} (goal < 1)`);
 
-// N jobs at once, one thread each: N whisper states in one process, or N processes.
-async function slotsInOneProcess(): Promise<{ perSec: number; rssMb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'engine-slots.ts'), addonPath, model, pcm, String(slots), String(count), String(rounds)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d));
-  await new Promise((r) => child.once('close', r));
-  return JSON.parse(out) as { perSec: number; rssMb: number };
-}
-
-async function slotsAsProcesses(): Promise<{ perSec: number; rssMb: number }> {
-  const pool = new EnginePool({ modelPath: model, size: slots, threadsPerWorker: 1, impl: 'whisper.cpp' });
+// N jobs at once, one thread each, through the hub's own pool:
+// one process with N slots (whisper states sharing one model), or N processes.
+async function jobsAtOnce(processes: number, slotsPerWorker: number): Promise<{ perSec: number; rssMb: number }> {
+  const pool = new EnginePool({ modelPaths: [model], size: processes, slotsPerWorker, threadsPerJob: 1, impl: 'whisper.cpp' });
   await pool.ready();
   const never = new AbortController().signal;
+  await Promise.all(Array.from({ length: slots }, () => pool.run({ samples: windows[0]!, language: 'en' }, never))); // warm-up: every state made
   const jobs = Array.from({ length: slots * count * rounds }, (_, i) => windows[i % count]!);
   const started = performance.now();
   let rss = 0;
@@ -133,8 +126,8 @@ function rssOf(pid: number | undefined): number {
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
 }
 
-const one = await slotsInOneProcess();
-const many = await slotsAsProcesses();
+const one = await jobsAtOnce(1, slots);
+const many = await jobsAtOnce(slots, 1);
 console.log(`${slots} jobs at once (1 thread each):  ${slots} slots in one process ${one.perSec.toFixed(2)} windows/s, ${one.rssMb.toFixed(0)} MB resident   |   ${slots} processes ${many.perSec.toFixed(2)} windows/s, ${many.rssMb.toFixed(0)} MB resident`);
 await rm(dir, { recursive: true, force: true });
 

@@ -36,7 +36,7 @@ const config = loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'sy
 const hub = await startHub(config);
 await hub.context.engine.ready();
 const wsUrl = hub.url.replace('http', 'ws');
-console.log(`bench:stream  ${(samples.length / 16_000).toFixed(1)} s of speech (${truth.length} sentences) per client, real time, synthetic:tiny, ${config.workers} worker(s) x ${config.threadsPerWorker} thread(s)`);
+console.log(`bench:stream  ${(samples.length / 16_000).toFixed(1)} s of speech (${truth.length} sentences) per client, real time, synthetic:tiny, ${config.workers} worker(s) x ${config.threadsPerJob} thread(s)`);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

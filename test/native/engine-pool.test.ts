@@ -25,7 +25,7 @@ async function busyWorkerPid(pool: EnginePool): Promise<number> {
 }
 
 function openPool(t: Test, size = 1, modelPath = model) {
-  const pool = new EnginePool({ modelPath, size, threadsPerWorker: 1 });
+  const pool = new EnginePool({ modelPaths: [modelPath], size, threadsPerJob: 1 });
   t.teardown(() => pool.close());
   return pool;
 }

@@ -1,7 +1,8 @@
 // The hub's whisper.cpp addon through the engine pool: words and confidence
 // on the real model and real speech, a cancel that stops the run inside
-// whisper (same worker process, slot free again), nothing heard in silence or
-// noise, supervision after a native crash, and the fallback to
+// whisper (same worker process, slot free again), two jobs at once in one
+// process, segments as whisper emits them, nothing heard in silence or noise,
+// supervision after a native crash, and the fallback to
 // @napi-rs/whisper when the addon is missing. Needs the addon built (npm
 // install does it) and, for the real-model parts, WHISPER_TEST_MODEL.
 import t, { type Test } from 'tap';
@@ -11,7 +12,7 @@ import { findAddon } from '../../native/engine/whisper-cpp-addon.ts';
 import { decodeToPcm } from '../../native/audio/decode.ts';
 import { findFfmpeg } from '../../native/audio/ffmpeg.ts';
 import { SYNTHETIC_SENTENCES, SYNTHETIC_SHAPES, writeSyntheticModel } from '../../native/models/synthetic.ts';
-import { hasRealSpeech, utterances } from '../fixtures/real-speech.ts';
+import { hasRealSpeech, longRecording, utterances } from '../fixtures/real-speech.ts';
 import { pooledWer, formatWer } from '../helpers/wer.ts';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,8 +30,8 @@ const realModel = process.env.WHISPER_TEST_MODEL;
 const never = new AbortController().signal;
 const SR = 16_000;
 
-function openPool(t: Test, modelPath: string, threads = 2) {
-  const pool = new EnginePool({ modelPath, size: 1, threadsPerWorker: threads, impl: 'whisper.cpp' });
+function openPool(t: Test, modelPath: string, threads = 2, slotsPerWorker = 1) {
+  const pool = new EnginePool({ modelPaths: [modelPath], size: 1, slotsPerWorker, threadsPerJob: threads, impl: 'whisper.cpp' });
   t.teardown(() => pool.close());
   return pool;
 }
@@ -122,6 +123,39 @@ if (!realModel || !hasRealSpeech()) {
     t.equal(pool.workers()[0]!.restarts, 0);
     const after = await pool.run({ samples: speech, language: 'en' }, never);
     t.ok(after.segments.length > 0, 'the next job runs on the same worker');
+  });
+
+  t.test('two slots in one worker: two jobs at once on one loaded model, the same text as one at a time', async (t) => {
+    const pool = openPool(t, realModel, 1, 2);
+    await pool.ready();
+    t.equal(pool.capacity, 2);
+    const [a, b] = [await samplesOf(utterances()[0]!.path), await samplesOf(utterances()[1]!.path)];
+    const alone = [await pool.run({ samples: a, language: 'en' }, never), await pool.run({ samples: b, language: 'en' }, never)];
+    const both = Promise.all([pool.run({ samples: a, language: 'en' }, never), pool.run({ samples: b, language: 'en' }, never)]);
+    let seen = 0;
+    while (seen < 2 && pool.busy < 2) {
+      seen = Math.max(seen, pool.busy);
+      await new Promise((r) => setImmediate(r));
+    }
+    const [worker] = pool.workers();
+    t.equal(pool.workers().length, 1, 'one process');
+    t.equal(worker!.jobs.length, 2, 'running both jobs');
+    const together = await both;
+    t.same(together.map((r) => r.segments.map((s) => s.text)), alone.map((r) => r.segments.map((s) => s.text)), 'each state decodes as if alone');
+  });
+
+  t.test('segments reach the caller as whisper emits them, before the chunk ends', async (t) => {
+    const pool = openPool(t, realModel);
+    await pool.ready();
+    const long = await samplesOf(longRecording().path);
+    const chunk = long.subarray(0, 30 * SR);
+    const heard: { at: number; texts: string[] }[] = [];
+    const result = await pool.run({ samples: chunk, language: 'en' }, never, (segments) => heard.push({ at: performance.now(), texts: segments.map((s) => s.text) }));
+    const finished = performance.now();
+    t.ok(heard.length >= 2, `${heard.length} updates for ${result.segments.length} segments`);
+    t.ok(heard[0]!.at < finished, 'the first one before the result');
+    t.ok(heard.every((h, i) => i === 0 || h.texts.length >= heard[i - 1]!.texts.length), 'each update holds everything so far');
+    t.same(heard.at(-1)!.texts, result.segments.map((s) => s.text), 'the last update is the chunk\'s text');
   });
 
   t.test('silence and noise: nothing heard', async (t) => {

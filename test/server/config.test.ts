@@ -4,8 +4,8 @@ import { ConfigError, loadConfig, parseTokens } from '../../server/config.ts';
 
 t.test('defaults', async (t) => {
   const c = loadConfig({}, []);
-  t.match(c, { host: '127.0.0.1', port: 8080, model: undefined, maxUploadBytes: 500 * 1024 * 1024, mongodbUri: undefined, logLevel: 'info' });
-  t.ok(c.workers >= 1 && c.workers * c.threadsPerWorker <= Math.max(1, availableParallelism()));
+  t.match(c, { host: '127.0.0.1', port: 8080, models: [], engineSlots: 1, maxUploadBytes: 500 * 1024 * 1024, mongodbUri: undefined, logLevel: 'info' });
+  t.ok(c.workers >= 1 && c.workers * c.threadsPerJob <= Math.max(1, availableParallelism()));
   t.equal(c.tokens.size, 0);
 });
 
@@ -14,7 +14,7 @@ t.test('environment, overridden by flags', async (t) => {
     { HUB_PORT: '9000', HUB_HOST: '0.0.0.0', WHISPER_MODEL: 'base.en', HUB_TOKENS: 'a1=alice, b2=bob:admin', HUB_MAX_UPLOAD_MB: '10' },
     ['--port', '0', '--model', 'synthetic:micro'],
   );
-  t.match(c, { host: '0.0.0.0', port: 0, model: 'synthetic:micro', maxUploadBytes: 10 * 1024 * 1024 });
+  t.match(c, { host: '0.0.0.0', port: 0, models: ['synthetic:micro'], maxUploadBytes: 10 * 1024 * 1024 });
   t.same(c.tokens.get('a1'), { userId: 'alice', admin: false });
   t.same(c.tokens.get('b2'), { userId: 'bob', admin: true });
 });
@@ -24,7 +24,16 @@ t.test('engine threads never exceed the cores', async (t) => {
   const c = loadConfig({ HUB_WORKERS: String(cores + 3) }, []);
   t.equal(c.workers, cores);
   t.equal(c.requestedWorkers, cores + 3);
-  t.ok(c.workers * c.threadsPerWorker <= cores);
+  t.ok(c.workers * c.threadsPerJob <= cores);
+});
+
+t.test('several models, comma-separated, the default first; slots per engine worker share the cores', async (t) => {
+  const c = loadConfig({ WHISPER_MODEL: ' tiny.en , /models/base.bin,tiny.en', HUB_WORKERS: '1', HUB_ENGINE_SLOTS: '2' }, []);
+  t.same(c.models, ['tiny.en', '/models/base.bin'], 'trimmed, duplicates once');
+  t.equal(c.engineSlots, 2);
+  t.equal(c.threadsPerJob, Math.max(1, Math.floor(availableParallelism() / 2)));
+  t.match(t.throws(() => loadConfig({ WHISPER_MODEL: 'tiny.en,,base.en' }, [])), /WHISPER_MODEL must be a model, or models separated by commas/);
+  t.match(t.throws(() => loadConfig({ HUB_ENGINE_SLOTS: '0' }, [])), /HUB_ENGINE_SLOTS must be between 1 and 32/);
 });
 
 t.test('bad values are all reported, clearly', async (t) => {

@@ -66,7 +66,7 @@ t.test('a two-minute recording: chunk seams cost no words against the bare engin
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const pcm = join(dir, 'long.pcm');
   const decoded = await decodeToPcm(long.path, pcm, { maxSamples: Infinity, ffmpeg: await findFfmpeg() });
-  const pool = new EnginePool({ modelPath: model, size: 1, threadsPerWorker: 2, impl: chooseImpl('auto').impl }); // what the hub runs
+  const pool = new EnginePool({ modelPaths: [model], size: 1, threadsPerJob: 2, impl: chooseImpl('auto').impl }); // what the hub runs
   t.teardown(() => pool.close());
   await pool.ready();
   const whole = await pool.run({ pcmPath: pcm, start: 0, end: decoded.samples, language: 'en' }, new AbortController().signal);
