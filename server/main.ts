@@ -1,5 +1,6 @@
 // The hub as a process: reads the configuration, starts the hub, and shuts it
 // down cleanly on SIGTERM/SIGINT (exit 0), or exits 2 on a bad configuration.
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from './config.ts';
 import { startHub } from './hub.ts';
 
@@ -18,6 +19,10 @@ async function main(): Promise<void> {
   const log = hub.context.log;
   if (config.requestedWorkers && config.requestedWorkers > config.workers) {
     log.warn({ requested: config.requestedWorkers, workers: config.workers }, 'HUB_WORKERS exceeds the CPU cores; capped so engine threads never oversubscribe them');
+  }
+  const cores = availableParallelism();
+  if (config.workers * config.engineSlots > cores) {
+    log.warn({ workers: config.workers, slots: config.engineSlots, cores }, 'HUB_WORKERS x HUB_ENGINE_SLOTS exceeds the CPU cores: on the CPU the jobs share cores and each runs slower (slots are for GPU workers)');
   }
   let stopping = false;
   const stop = (signal: string) => {

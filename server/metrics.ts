@@ -11,6 +11,9 @@ export interface MetricSources {
   persistenceBacklog: () => number;
   queued: () => Record<string, number>;
   busyWorkers: () => number;
+  /** engine jobs running now, and how many can run at once (every slot of every worker) */
+  runningJobs: () => number;
+  engineSlots: () => number;
   /** each engine worker's implementation and backend, and the GPU memory in use where it runs on one */
   engineWorkers: () => { slot: number; engine?: { impl: string; backend: string }; deviceMemoryUsedBytes?: number }[];
   loopLag: () => { p50Ms: number; p99Ms: number };
@@ -94,7 +97,9 @@ export class HubMetrics {
       },
     });
     new Gauge({ name: 'hub_persistence_backlog', help: 'Records not yet written to the store', registers: r, collect() { this.set(read.persistenceBacklog()); } });
-    new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running a pass', registers: r, collect() { this.set(read.busyWorkers()); } });
+    new Gauge({ name: 'hub_engine_busy_workers', help: 'Engine workers running at least one job', registers: r, collect() { this.set(read.busyWorkers()); } });
+    new Gauge({ name: 'hub_engine_running_jobs', help: 'Engine jobs (chunks and live passes) running now', registers: r, collect() { this.set(read.runningJobs()); } });
+    new Gauge({ name: 'hub_engine_slots', help: 'Engine jobs that can run at once: HUB_WORKERS x HUB_ENGINE_SLOTS', registers: r, collect() { this.set(read.engineSlots()); } });
     new Gauge({
       name: 'hub_engine_workers', help: 'Engine workers by implementation and backend', labelNames: ['impl', 'backend'] as const, registers: r,
       collect() {

@@ -44,7 +44,7 @@ async function readiness(ctx: HubContext) {
     ...(shuttingDown ? ['shutting down'] : []),
   ];
   const warnings = [
-    ...(engine.synthetic ? [`SYNTHETIC MODEL ${engine.model}: transcripts are a fixed test script, not real speech recognition${engine.fallbackReason ? ` (${engine.fallbackReason})` : ''}`] : []),
+    ...(engine.synthetic ? [`SYNTHETIC MODEL ${engine.models.filter((m) => m.startsWith('synthetic:')).join(', ')}: transcripts are a fixed test script, not real speech recognition${engine.fallbackReason ? ` (${engine.fallbackReason})` : ''}`] : []),
     ...(engine.implFallback ? [`the whisper.cpp engine is not in use (${engine.implFallback}): @napi-rs/whisper runs instead, on the CPU, without abort inside a run or words`] : []),
     ...(ctx.vad.failure ? [`Silero VAD could not start (${ctx.vad.failure}): live streams use the energy detector, which misses speech in noise`] : []),
   ];

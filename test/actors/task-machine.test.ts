@@ -2,7 +2,7 @@ import t from 'tap';
 import { createActor, waitFor } from 'xstate';
 import { createTaskMachine, type TaskServices } from '../../actors/task-machine.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
-import { EngineError, type EngineResult, type FileAudio } from '../../native/engine/types.ts';
+import { EngineError, type EngineResult, type EngineSegment, type FileAudio } from '../../native/engine/types.ts';
 import type { PreparedAudio } from '../../native/audio/audio-worker.ts';
 import type { TaskEventFrame } from '../../client/protocol/types.ts';
 import { makeTask } from '../helpers/tasks.ts';
@@ -25,15 +25,17 @@ function planOf(lengths: number[], silent: number[] = []): PreparedAudio {
  * the chunk) after `delays[N]` ms; `crashes[N]` times it fails the way a dead
  * worker does first.
  */
-function fakeEngine(opts: { delays?: Record<number, number>; crashes?: Record<number, number>; fail?: number } = {}) {
+function fakeEngine(opts: { delays?: Record<number, number>; crashes?: Record<number, number>; fail?: number; emitsSegments?: boolean } = {}) {
   const calls: FileAudio[] = [];
   const crashes = { ...opts.crashes };
   return {
     calls,
     slots: 2,
-    async run(job: FileAudio, signal: AbortSignal): Promise<EngineResult> {
+    async run(job: FileAudio, signal: AbortSignal, onSegments?: (segments: EngineSegment[]) => void): Promise<EngineResult> {
       calls.push(job);
       const index = Math.round(job.start / SR / 10);
+      // as the whisper.cpp engine does: the text so far, while the chunk runs
+      if (opts.emitsSegments) onSegments?.([{ start: 0, end: 1, text: `chunk ${index} so far` }]);
       await new Promise((resolve, reject) => {
         const timer = setTimeout(resolve, opts.delays?.[index] ?? 1);
         signal.addEventListener('abort', () => (clearTimeout(timer), reject(new EngineError('cancelled', 'cancelled'))), { once: true });
@@ -67,6 +69,20 @@ function run(services: Partial<TaskServices> & { engine: TaskServices['engine'] 
   actor.start();
   return { actor, frames };
 }
+
+t.test('a running chunk\'s text as whisper emits it: partial_segments frames on the timeline, then the chunk\'s segments; the transcript only from finals', async (t) => {
+  const engine = fakeEngine({ emitsSegments: true, delays: { 0: 20, 1: 5 } });
+  const { actor, frames } = run({ engine }, planOf([10, 10]));
+  await waitFor(actor, (s) => s.status === 'done');
+  t.same(frames.map((f) => f.seq), frames.map((_, i) => i + 1), 'partials take their seq like any frame');
+  const partials = frames.filter((f) => f.type === 'partial_segments');
+  t.same(partials.map((f) => [f.chunk, f.segments.map((s) => [s.start, s.text])]), [[0, [[0, 'chunk 0 so far']]], [1, [[10, 'chunk 1 so far']]]]);
+  for (const p of partials) {
+    const final = frames.findIndex((f) => f.type === 'segments' && f.chunk === p.chunk);
+    t.ok(frames.indexOf(p) < final, `chunk ${p.chunk}: the partial before its segments frame`);
+  }
+  t.same(actor.getSnapshot().context.task.segments.map((s) => s.text), ['chunk 0', 'chunk 1']);
+});
 
 t.test('frames: every change once, seq counts up by one, segments in chunk order', async (t) => {
   // chunk 0 is slowest: chunks 1 and 2 finish first but must wait for it

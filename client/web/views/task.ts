@@ -1,6 +1,6 @@
 // One task: its transcript as it grows, downloads, copy, cancel.
 import type { Task } from '../../sdk/index.ts';
-import { isFinished } from '../../protocol/types.ts';
+import { isFinished, type Segment, type TaskEventFrame } from '../../protocol/types.ts';
 import { clock, h } from '../dom.ts';
 import { describe, type Shell } from '../shell.ts';
 
@@ -14,6 +14,8 @@ export function taskView(shell: Shell, id: string): void {
   const meta = h('p', { class: 'muted', id: 'task-meta' });
   const downloads = h('div', { class: 'row' }, ...['txt', 'srt', 'vtt', 'json'].map((f) => h('a', { class: 'button', href: `/v1/tasks/${id}/transcript?format=${f}${shell.token ? `&shell.token=${encodeURIComponent(shell.token)}` : ''}`, download: '' }, f.toUpperCase())));
   let current: Task | undefined;
+  /** text of chunks still running, as whisper emits it, until each chunk's segments arrive */
+  const drafts = new Map<number, Segment[]>();
   /** when this page first saw the task transcribing, and how many chunks were done then: for an estimate of what is left */
   let watched: { at: number; done: number } | undefined;
   const left = (t: Task): string => {
@@ -45,11 +47,18 @@ export function taskView(shell: Shell, id: string): void {
     error.textContent = t.error ? `${t.error.code}: ${t.error.message}` : '';
     note.textContent = t.model?.startsWith('synthetic') ? 'This hub runs a synthetic test model: the text is a fixed script, not your audio.' : '';
     cancel.textContent = isFinished(t.status) ? 'Delete' : 'Cancel';
-    segments.replaceChildren(...t.segments.map((s) => h('li', {}, h('time', {}, clock(s.start)), h('span', {}, s.text))));
+    const line = (s: Segment, draft: boolean) => h('li', draft ? { class: 'draft' } : {}, h('time', {}, clock(s.start)), h('span', {}, s.text));
+    const pending = [...drafts.entries()].sort(([a], [b]) => a - b).flatMap(([, list]) => list);
+    segments.replaceChildren(...t.segments.map((s) => line(s, false)), ...pending.map((s) => line(s, true)));
+  };
+  const onFrame = (f: TaskEventFrame) => {
+    if (f.type === 'partial_segments') drafts.set(f.chunk, f.segments);
+    else if (f.type === 'segments') drafts.delete(f.chunk);
+    else if (f.type === 'status' && isFinished(f.status)) drafts.clear();
   };
   shell.main.replaceChildren(
     h('section', { class: 'card' }, h('div', { class: 'row spread' }, title, status), meta, bar, error, note, h('div', { class: 'row' }, copy, downloads, cancel), segments),
   );
   shell.hub.task(id).then(render, () => (shell.main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Not found'), h('p', {}, 'This task does not exist, or is not yours.'))), undefined));
-  shell.onLeave(shell.hub.watch(id, { onTask: render }));
+  shell.onLeave(shell.hub.watch(id, { onFrame, onTask: render }));
 }
