@@ -48,11 +48,14 @@ function parseModelPaths(json: string): string[] {
  */
 function opener(impl: 'whisper.cpp' | 'napi-rs', first: string): (path: string) => Backend {
   if (impl === 'napi-rs') return (path) => openNapiRs(path);
-  const found = findAddon();
-  if ('missing' in found) return (path) => openNapiRs(path, found.missing);
+  const candidates = addonCandidates();
+  if (candidates.length === 0) {
+    const { missing } = findAddon() as { missing: string };
+    return (path) => openNapiRs(path, missing);
+  }
   // A CUDA build whose libraries are missing here gives way to the CPU build.
   const failures: string[] = [];
-  for (const file of addonCandidates()) {
+  for (const file of candidates) {
     try {
       const addon = loadAddon(file);
       const opened = openWhisperCpp(addon, first);
@@ -105,12 +108,11 @@ const api = {
     const audioSec = audio.length / SAMPLE_RATE;
     const input = padToMinimum(audio);
     const fit = 'samples' in job && job.fitContext === true;
-    const language = job.language ?? (backend.multilingual ? 'auto' : 'en');
-    const options = { ...(job.options?.translate ? { translate: true } : {}), ...(job.options?.prompt ? { prompt: job.options.prompt } : {}), ...(job.options?.temperature !== undefined ? { temperature: job.options.temperature } : {}), ...(job.options?.beam ? { beamSize: job.options.beam } : {}) };
+    const params = backendParams(job, backend);
     const heardSoFar = stream ? streamer(id, audio, audioSec) : undefined;
-    let result = await pass(backend, input, { language, ...options }, fit, id, heardSoFar);
+    let result = await pass(backend, input, params, fit, id, heardSoFar);
     // A decoder loop on a shrunken context: once more with the whole context.
-    if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, { language, ...options }, false, id);
+    if (fit && !result.aborted && isRunaway(textOf(result.segments), audioSec)) result = await pass(backend, input, params, false, id);
     if (result.aborted) throw new Error('the run was aborted');
     return {
       segments: kept(result.segments, audio, audioSec),
@@ -122,6 +124,18 @@ const api = {
 };
 
 export type EngineApi = typeof api;
+
+/** The job's language and transcription options, as the backend takes them. */
+function backendParams(job: EngineJob, backend: Backend): Omit<BackendParams, 'threads'> {
+  const o = job.options ?? {};
+  return {
+    language: job.language ?? (backend.multilingual ? 'auto' : 'en'),
+    ...(o.translate ? { translate: true } : {}),
+    ...(o.prompt ? { prompt: o.prompt } : {}),
+    ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+    ...(o.beam ? { beamSize: o.beam } : {}),
+  };
+}
 
 /** What a chunk's text is made of: whisper's segments less what is not speech, inside the chunk, starting where speech does. */
 function kept(segments: EngineSegment[], audio: Float32Array, audioSec: number): EngineSegment[] {
