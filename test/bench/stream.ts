@@ -32,7 +32,11 @@ const truthSec = truth.map(([s, e]) => [s / 16_000, e / 16_000] as const);
 const batchFile = await readFile(join(FIXTURES, 'long.wav'));
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-stream-'));
-const config = loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'synthetic:tiny', HUB_LOG_LEVEL: 'warn', HUB_MAX_STREAMS: '100' }, []);
+// Each live client is a user of its own (one user may hold only HUB_MAX_STREAMS_PER_USER streams); batch work is one more.
+const clients = Number(values.max);
+const tokens = Array.from({ length: clients + 1 }, (_, i) => `t${i}=user${i}`).join(',');
+const batchAuth = { Authorization: 'Bearer t0' };
+const config = loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: 'synthetic:tiny', HUB_LOG_LEVEL: 'warn', HUB_MAX_STREAMS: '100', HUB_TOKENS: tokens }, []);
 const hub = await startHub(config);
 await hub.context.engine.ready();
 const wsUrl = hub.url.replace('http', 'ws');
@@ -63,14 +67,14 @@ async function run(n: number, withBatch: boolean) {
   let batching = withBatch;
   const batch = (async () => {
     while (batching) {
-      const res = await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: batchFile });
+      const res = await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: batchFile, headers: batchAuth });
       const { id } = (await res.json()) as { id: string };
       while (batching) {
-        const t = (await (await fetch(`${hub.url}/v1/tasks/${id}`)).json()) as { status: string };
+        const t = (await (await fetch(`${hub.url}/v1/tasks/${id}`, { headers: batchAuth })).json()) as { status: string };
         if (t.status === 'completed' || t.status === 'failed') break;
         await new Promise((r) => setTimeout(r, 200));
       }
-      if (!batching) await fetch(`${hub.url}/v1/tasks/${id}`, { method: 'DELETE' });
+      if (!batching) await fetch(`${hub.url}/v1/tasks/${id}`, { method: 'DELETE', headers: batchAuth });
     }
   })();
   if (withBatch) await new Promise((r) => setTimeout(r, 1500)); // let the batch work start
@@ -78,7 +82,7 @@ async function run(n: number, withBatch: boolean) {
   const results = await Promise.all(
     Array.from({ length: n }, async (_, i) => {
       await new Promise((r) => setTimeout(r, i * 137)); // not in lockstep
-      return streamAudio(audio, { url: wsUrl, speed: 1, frameMs: 100, language: 'en' });
+      return streamAudio(audio, { url: wsUrl, speed: 1, frameMs: 100, language: 'en', token: `t${i + 1}` });
     }),
   );
   batching = false;
@@ -124,14 +128,14 @@ async function batchSeconds(idleStream: boolean): Promise<number> {
   let ws: InstanceType<typeof WebSocket> | undefined;
   let keepalive: NodeJS.Timeout | undefined;
   if (idleStream) {
-    ws = new WebSocket(`${wsUrl}/v1/stream?encoding=json`);
+    ws = new WebSocket(`${wsUrl}/v1/stream?encoding=json`, { headers: { Authorization: 'Bearer t1' } });
     await new Promise((r) => ws!.once('message', r));
     keepalive = setInterval(() => ws!.send(JSON.stringify({ type: 'keepalive' })), 5000);
   }
   const started = performance.now();
-  const { id } = (await (await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: batchFile })).json()) as { id: string };
+  const { id } = (await (await fetch(`${hub.url}/v1/tasks?language=en`, { method: 'POST', body: batchFile, headers: batchAuth })).json()) as { id: string };
   for (;;) {
-    const t = (await (await fetch(`${hub.url}/v1/tasks/${id}`)).json()) as { status: string };
+    const t = (await (await fetch(`${hub.url}/v1/tasks/${id}`, { headers: batchAuth })).json()) as { status: string };
     if (t.status === 'completed' || t.status === 'failed') break;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -152,7 +156,7 @@ console.log(
 );
 
 let sustained = 0;
-for (let n = 1; n <= Number(values.max); n++) {
+for (let n = 1; n <= clients; n++) {
   const alone = await run(n, false);
   const busy = await run(n, true);
   const ok = (x: { refused: number; lags: number; finalP95: number }) => x.refused === 0 && x.lags === 0 && x.finalP95 < 2500;
