@@ -77,7 +77,6 @@ export class EnginePool extends EventEmitter {
   private readonly warned = new Set<string>();
   /** restarts waiting for their back-off; cleared on close */
   private readonly restarts = new Set<NodeJS.Timeout>();
-
   private readonly slotsPerWorker: number;
 
   constructor(private readonly options: EnginePoolOptions) {
