@@ -11,12 +11,15 @@ import type { HubMetrics } from './metrics.ts';
 import type { EngineService } from '../native/engine/engine-service.ts';
 import type { Spool } from './spool.ts';
 import type { FfmpegInfo } from '../native/audio/ffmpeg.ts';
+import type { FrameTap } from '../actors/frame-tap.ts';
 
 export interface HubContext {
   config: HubConfig;
   log: Logger;
   auth: Authenticator;
   registry: TaskRegistry;
+  /** a task's frames, for handlers that wait on a task in-process */
+  frames: FrameTap;
   /** reads for the API: memory, then the store */
   tasks: TaskReader;
   persistence: Persistence;

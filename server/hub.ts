@@ -12,6 +12,7 @@ import { HubMetrics } from './metrics.ts';
 import { registerTaskRoutes } from './http/task-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerUploadRoutes } from './http/upload-routes.ts';
+import { registerOpenAiRoutes } from './http/openai-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { httpRoutes } from './guard.ts';
 import { mountSocket } from './ws/uws-socket.ts';
@@ -26,6 +27,7 @@ import { AudioRetention } from '../actors/retention.ts';
 import { LiveSessions } from '../actors/live-sessions.ts';
 import { openStore, resumeLeftovers, taskStateFor } from '../actors/boot.ts';
 import { TaskReader } from '../actors/task-reader.ts';
+import { FrameTap } from '../actors/frame-tap.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
 import type { PersistenceOptions } from '../actors/persistence.ts';
 import type { FfmpegInfo } from '../native/audio/ffmpeg.ts';
@@ -110,7 +112,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   });
   void engine.ready().then((pool) => pool.on('change', () => pool.workers().forEach((w) => inspector.touch(`worker-${w.slot}`)))).catch(() => {});
   const context: HubContext = {
-    config, log: logger, auth: new Authenticator(config.tokens), registry, tasks: new TaskReader(registry, parts.store), persistence, scheduler, engine, metrics,
+    config, log: logger, auth: new Authenticator(config.tokens), registry, frames: new FrameTap(), tasks: new TaskReader(registry, parts.store), persistence, scheduler, engine, metrics,
     spool: parts.spool, ffmpeg: parts.ffmpeg, shuttingDown,
     vad: { impl: silero ? 'silero' : 'energy', ...(parts.vadFailure ? { failure: parts.vadFailure } : {}), worker: () => silero?.stats() },
   };
@@ -118,6 +120,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   registerTaskRoutes(routes, context);
   registerOpsRoutes(routes, context);
   registerUploadRoutes(routes, context);
+  registerOpenAiRoutes(routes, context);
   const sessions = new LiveSessions({
     createStream: (input) => registry.createStream(input),
     framesSince: (id, since) => registry.framesSince(id, since),
@@ -133,6 +136,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
   mountSocket(app, socketDeps, adminRoute(context, inspector));
   registry.attach(publisher);
+  registry.attach(context.frames);
   return context;
 }
 

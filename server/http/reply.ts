@@ -11,7 +11,7 @@ const STATUS_TEXT: Record<number, string> = {
   429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable', 507: 'Insufficient Storage',
 };
 
-const STATUS_OF_CODE: Record<string, number> = {
+export const STATUS_OF_CODE: Record<string, number> = {
   bad_request: 400, unauthorized: 401, forbidden: 403, not_found: 404, payload_too_large: 413,
   unsupported_audio: 415, overloaded: 429, shutting_down: 503, internal: 500, engine_failed: 500, corrupt_record: 500,
   insufficient_storage: 507, store_unavailable: 503, audio_too_long: 413, unknown_model: 400,
@@ -64,8 +64,38 @@ export class Reply {
     });
   }
 
-  json(status: number, body: unknown, headers: [string, string][] = []): void {
-    this.send(status, JSON.stringify(body), [['Content-Type', 'application/json; charset=utf-8'], ...headers]);
+  /**
+   * Starts an answer whose body is written piece by piece (server-sent
+   * events): the status and headers now, then `write`, then `end`. Writes
+   * after the client went away are dropped.
+   */
+  startStream(status: number, headers: [string, string][]): { write(text: string): void; end(): void } {
+    if (!this.open) return { write: () => {}, end: () => {} };
+    this.sent = true;
+    this.res.cork(() => {
+      this.res.writeStatus(`${status} ${STATUS_TEXT[status] ?? ''}`);
+      for (const [k, v] of [...CORS_HEADERS, ...headers]) this.res.writeHeader(k, v);
+    });
+    let ended = false;
+    return {
+      write: (text) => {
+        if (!this.aborted && !ended) this.res.cork(() => this.res.write(text));
+      },
+      end: () => {
+        if (this.aborted || ended) return;
+        ended = true;
+        this.res.cork(() => this.res.end());
+      },
+    };
+  }
+
+  /** Whether the client went away before the answer was complete. */
+  get abandoned(): boolean {
+    return this.aborted;
+  }
+
+  json(status: number, body: unknown, headers: [string, string][] = [], closeConnection = false): void {
+    this.send(status, JSON.stringify(body), [['Content-Type', 'application/json; charset=utf-8'], ...headers], closeConnection);
   }
 
   /** A coded error with headers of its own (and the status its code maps to, unless given). */

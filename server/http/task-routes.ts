@@ -119,20 +119,35 @@ export function registerTaskRoutes(app: HttpRoutes, ctx: HubContext): void {
 function refusalOf(ctx: HubContext, request: Request): { error: HubError } | { caller: Caller; query: z.infer<typeof uploadQuery> } {
   const caller = request.caller;
   if (!caller) return { error: new HubError('unauthorized', 'a valid token is required (Authorization: Bearer <token>)') };
-  if (ctx.shuttingDown()) return { error: new HubError('shutting_down', 'the hub is shutting down; try again shortly') };
   try {
     const query = parseQuery(uploadQuery, request.query);
-    const limit = ctx.config.maxUploadBytes;
-    if (request.contentLength !== undefined && request.contentLength > limit) {
-      throw new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`);
-    }
     if (query.model && !ctx.engine.knowsModel(query.model)) throw unknownModel(ctx, query.model);
-    ctx.registry.admit(caller.userId);
-    ctx.spool.check(request.contentLength ?? 0);
+    checkUpload(ctx, caller, request.contentLength);
     return { caller, query };
   } catch (error) {
     if (error instanceof HubError) return { error };
     throw error;
+  }
+}
+
+/** What refuses any upload before its body is read: shutting down, too large, too many tasks, no room in the spool. Throws a HubError. */
+export function checkUpload(ctx: HubContext, caller: Caller, contentLength: number | undefined): void {
+  if (ctx.shuttingDown()) throw new HubError('shutting_down', 'the hub is shutting down; try again shortly');
+  const limit = ctx.config.maxUploadBytes;
+  if (contentLength !== undefined && contentLength > limit) throw new HubError('payload_too_large', `the upload is larger than ${Math.floor(limit / 1048576)} MB`);
+  ctx.registry.admit(caller.userId);
+  ctx.spool.check(contentLength ?? 0);
+}
+
+/** Records the task for an upload already in the spool. Refused (a HubError), the upload is removed. */
+export async function recordUpload(ctx: HubContext, input: Parameters<HubContext['registry']['create']>[0]): Promise<Task> {
+  try {
+    return await ctx.registry.create(input);
+  } catch (error) {
+    await rm(input.uploadPath, { force: true });
+    if (error instanceof HubError) throw error;
+    ctx.log.error({ err: error }, 'could not record a new task');
+    throw new HubError('store_unavailable', 'the task could not be recorded (the database is not answering); try again shortly');
   }
 }
 
@@ -171,12 +186,10 @@ async function createTask(ctx: HubContext, reply: Reply, request: Request): Prom
   let task;
   try {
     const options = optionsOf(query);
-    task = await ctx.registry.create({ id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}), ...(options ? { options } : {}) });
+    task = await recordUpload(ctx, { id, userId: caller.userId, uploadPath: path, ...(query.name ? { name: query.name } : {}), ...(language ? { language } : {}), ...(options ? { options } : {}) });
   } catch (error) {
-    await rm(path, { force: true });
     if (error instanceof HubError) return refuse(error);
-    ctx.log.error({ err: error }, 'could not record a new task');
-    return refuse(new HubError('store_unavailable', 'the task could not be recorded (the database is not answering); try again shortly'));
+    throw error;
   }
   ctx.metrics.uploads.inc({ outcome: 'accepted' });
   ctx.log.info({ taskId: task.id, userId: caller.userId, bytes }, 'upload accepted');
