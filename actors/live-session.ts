@@ -8,6 +8,7 @@ import type { ErrorCode, ServerFrame } from '../client/protocol/types.ts';
 import type { StreamControl, StreamParams } from '../client/protocol/messages.ts';
 import { CLOSE } from '../client/protocol/close.ts';
 import type { StreamActor } from './stream-machine.ts';
+import type { SpeechEvent } from './live-transcriber.ts';
 import type { FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { liveAudioInput, type LiveAudioInput } from '../native/audio/live-input.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
@@ -31,6 +32,10 @@ export interface LiveConnection {
   follow(taskId: string): void;
   batch(run: () => void): void;
   end(code: number, reason: string): void;
+  /** an utterance started, stopped or is done (for clients that report turns; the hub's own protocol has no frame for it) */
+  onSpeech?(speech: SpeechEvent): void;
+  /** false: the client cannot resume (another API's socket), so a drop ends the session with what was said */
+  readonly resumable?: boolean;
 }
 
 export interface LiveSessionDeps {
@@ -89,6 +94,7 @@ export class LiveSession {
     this.actor = actor;
     actor.start();
     const watch = actor.subscribe({ complete: () => (watch.unsubscribe(), this.ended()) });
+    actor.on('speech', ({ speech }) => this.conn?.onSpeech?.(speech));
     const conn = this.conn;
     if (!conn || conn.gone) return void actor.send({ type: 'DISCONNECTED' });
     this.attach(conn);
@@ -152,6 +158,7 @@ export class LiveSession {
     if (control.type === 'keepalive') return;
     if (!this.actor) return conn.send({ type: 'error', code: 'bad_request', message: 'the session is not ready yet' });
     if (control.type === 'finalize') return void this.actor.send({ type: 'FINALIZE' });
+    if (control.type === 'clear') return void this.actor.send({ type: 'CLEAR' });
     // The client is done: no idle timeout while the last finals are made,
     // and the decoder hands over all it holds before the session closes.
     clearTimeout(this.idle);
@@ -166,7 +173,8 @@ export class LiveSession {
     clearTimeout(this.idle);
     this.input?.kill();
     this.input = undefined;
-    if (this.actor?.getSnapshot().status === 'active') this.actor.send({ type: 'DISCONNECTED' });
+    // A client that cannot come back has said all it will: its session ends with what it said.
+    if (this.actor?.getSnapshot().status === 'active') this.actor.send({ type: conn.resumable === false ? 'CLOSE' : 'DISCONNECTED' });
   }
 
   private attach(conn: LiveConnection): void {

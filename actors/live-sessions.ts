@@ -8,6 +8,7 @@ import { optionsOf, type StreamParams } from '../client/protocol/messages.ts';
 import type { TranscribeOptions } from '../client/protocol/types.ts';
 import { CLOSE } from '../client/protocol/close.ts';
 import type { StreamActor } from './stream-machine.ts';
+import type { TurnOptions } from './live-transcriber.ts';
 import { LiveSession, refuseConnection, type LiveConnection, type LiveSessionDeps } from './live-session.ts';
 import { FFMPEG_MISSING } from '../native/audio/ffmpeg.ts';
 import { needsFfmpeg } from '../native/audio/live-input.ts';
@@ -16,7 +17,7 @@ import { needsFfmpeg } from '../native/audio/live-input.ts';
 const MAX_LIVE_UTILIZATION = 0.85;
 
 export interface LiveSessionsDeps extends LiveSessionDeps {
-  createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions }): Promise<StreamActor>;
+  createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions; turns?: TurnOptions }): Promise<StreamActor>;
   utilization(): number;
   limits: { maxStreams: number; maxStreamsPerUser: number };
   shuttingDown(): boolean;
@@ -29,16 +30,20 @@ export class LiveSessions {
 
   constructor(private readonly deps: LiveSessionsDeps) {}
 
-  /** A client connects: a new session, or the resume of one. Undefined when refused (the client was told why). */
-  open(conn: LiveConnection, params: StreamParams): LiveSession | undefined {
+  /**
+   * A client connects: a new session, or the resume of one. Undefined when
+   * refused (the client was told why). `turns` (adapters of other APIs): how
+   * utterances end, beyond what `params.endpointing` says.
+   */
+  open(conn: LiveConnection, params: StreamParams, turns?: TurnOptions): LiveSession | undefined {
     if (this.deps.shuttingDown()) return void refuseConnection(conn, CLOSE.goingAway, 'overloaded', 'the hub is shutting down');
     if (needsFfmpeg(params.format) && !this.deps.ffmpeg) {
       return void refuseConnection(conn, CLOSE.badAudioFormat, 'unsupported_audio', `${FFMPEG_MISSING}; send raw PCM (format=s16le or f32le) instead`);
     }
-    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params);
+    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params, { ...turnsOf(params), ...turns });
   }
 
-  private start(conn: LiveConnection, params: StreamParams): LiveSession | undefined {
+  private start(conn: LiveConnection, params: StreamParams, turns: TurnOptions): LiveSession | undefined {
     const refused = this.refusal(conn.userId);
     if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
     const session = new LiveSession(this.deps, conn, params, (ended) => {
@@ -48,7 +53,7 @@ export class LiveSessions {
     this.recording.set(session, conn.userId);
     const language = params.language === 'auto' ? undefined : params.language;
     const options = optionsOf(params);
-    this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}), ...(options ? { options } : {}) }).then(
+    this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}), ...(options ? { options } : {}), turns }).then(
       (actor) => {
         this.recording.delete(session);
         this.byId.set(actor.getSnapshot().context.task.id, session);
@@ -88,4 +93,10 @@ export class LiveSessions {
     if (!resuming && this.deps.utilization() > MAX_LIVE_UTILIZATION) return 'the engines cannot keep up with another live session in real time; try again later';
     return undefined;
   }
+}
+
+/** `endpointing=` as turn options: false ends utterances only on request, a number of ms is the silence that ends one. */
+function turnsOf(params: StreamParams): TurnOptions {
+  if (params.endpointing === false) return { manual: true };
+  return params.endpointing !== undefined ? { endSilenceMs: params.endpointing } : {};
 }

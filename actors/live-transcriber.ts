@@ -16,16 +16,18 @@
 //   passes agree on, and that is not the last one, is final: it is emitted, and
 //   its audio leaves the window, which therefore stays bounded.
 // - The utterance ends (final pass over what is left) after the VAD's end
-//   silence, on `finalize`, on `flush` (close), or when the window reaches
-//   MAX_WINDOW_SEC.
+//   silence (unless the session's turns are manual), on `finalize`, on `flush`
+//   (close), or when the window reaches MAX_WINDOW_SEC; `clear` drops it.
+// - Speech events say when an utterance started, stopped (and why) and when
+//   its last final was made, for the adapters of other APIs that report turns.
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
-import type { TranscribeOptions } from '../client/protocol/types.ts';
+import type { TranscribeOptions, Word } from '../client/protocol/types.ts';
 import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/vad.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
-import { PreRoll, append, audioOf, spanOf, type Utterance } from './utterance.ts';
+import { PreRoll, append, audioOf, spanOf, wordsOf, type Utterance } from './utterance.ts';
 import { InOrder } from './in-order.ts';
 
 export const PARTIAL_STEP_MS = 500;
@@ -35,9 +37,34 @@ export const LAG_WARNING_SEC = 5;
 /** closed utterances waiting for their final pass, at most (in seconds of audio): older ones are dropped */
 export const MAX_BACKLOG_SEC = 120;
 
+/** How a session's turns end: after the VAD's end silence (its length and threshold per session), or only when the client says. */
+export interface TurnOptions {
+  /** ms of silence that end an utterance (default: the VAD's, 600) */
+  endSilenceMs?: number;
+  /** the speech probability the VAD needs (Silero; default 0.5) */
+  threshold?: number;
+  /** silence never ends an utterance: only finalize, close or the window cap do */
+  manual?: boolean;
+}
+
+/** Why an utterance stopped. */
+export type StopCause = 'silence' | 'finalize' | 'close' | 'length' | 'clear';
+
+/**
+ * An utterance's life, in stream seconds: `done` follows its last final
+ * (which may have been empty, or not sent at all). `finalized` answers each
+ * finalize, with the utterance it closed (null: nothing was open).
+ */
+export type SpeechEvent =
+  | { kind: 'started'; segId: string; at: number }
+  | { kind: 'stopped'; segId: string; at: number; cause: StopCause }
+  | { kind: 'done'; segId: string }
+  | { kind: 'finalized'; segId: string | null };
+
 export type LiveEvent =
-  | { type: 'PARTIAL'; segId: string; start: number; end: number; text: string }
-  | { type: 'FINAL'; segId: string; start: number; end: number; text: string }
+  | { type: 'PARTIAL'; segId: string; start: number; end: number; text: string; words?: Word[] }
+  | { type: 'FINAL'; segId: string; start: number; end: number; text: string; words?: Word[] }
+  | { type: 'SPEECH'; speech: SpeechEvent }
   | { type: 'LAG'; seconds: number }
   | { type: 'FLUSHED' }
   | { type: 'PASS_FAILED'; message: string };
@@ -53,6 +80,8 @@ export interface LiveTranscriberDeps {
   startAt?: number;
   /** finds the utterances (default: the energy detector); the transcriber closes it when it stops */
   detector?: VoiceDetector;
+  /** silence does not end utterances (TurnOptions.manual) */
+  manualTurns?: boolean;
   onPass?: (pass: PassTiming) => void;
 }
 
@@ -77,6 +106,7 @@ export class LiveTranscriber {
   private flushing = false;
   private segCounter = 0;
   private lagWarned = false;
+  private vadSpeaking = false; // the detector's last word: inside speech
   private readonly abort = new AbortController();
   private readonly vadAnswers = new InOrder<VadEvent[]>(this.abort.signal, () => []); // routed in arrival order
 
@@ -104,8 +134,26 @@ export class LiveTranscriber {
     this.vadAnswers.run(
       () => [],
       () => {
-        this.closeCurrent();
+        const segId = this.current?.segId ?? null;
+        this.closeCurrent('finalize');
+        this.speech({ kind: 'finalized', segId });
         this.pump();
+      },
+    );
+  }
+
+  /** Drops the open utterance: no final pass (a partial on screen is replaced by an empty final). */
+  clear(): void {
+    this.vadAnswers.run(
+      () => [],
+      () => {
+        const u = this.current;
+        this.preRoll.clear();
+        if (!u) return;
+        this.current = undefined;
+        if (u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, [], u.length), text: '' });
+        this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + u.length), cause: 'clear' });
+        this.speech({ kind: 'done', segId: u.segId });
       },
     );
   }
@@ -116,7 +164,7 @@ export class LiveTranscriber {
     this.vadAnswers.run(
       () => [],
       () => {
-        this.closeCurrent();
+        this.closeCurrent('close');
         this.flushing = true;
         this.pump();
       },
@@ -132,28 +180,40 @@ export class LiveTranscriber {
     let cursor = 0; // index into samples already routed
     for (const event of events) {
       const at = Math.max(0, Math.min(samples.length, event.at - from));
-      if (event.type === 'start') {
-        this.preRoll.remember(samples.subarray(cursor, at));
-        this.current = this.preRoll.open(this.nextSegId(), from + at);
-      } else {
-        if (this.current) append(this.current, samples.subarray(cursor, at));
-        this.closeCurrent();
-      }
+      this.vadSpeaking = event.type === 'start';
+      if (this.current) append(this.current, samples.subarray(cursor, at)); // (a manual turn spans pauses)
+      else this.preRoll.remember(samples.subarray(cursor, at));
+      if (event.type === 'start') this.current ??= this.open(from + at);
+      else if (!this.deps.manualTurns) this.closeCurrent('silence');
       cursor = at;
     }
     const rest = samples.subarray(cursor);
+    // Speech that goes on after a finalize or the window cap opens the next utterance at once.
+    if (!this.current && this.vadSpeaking && rest.length > 0) this.current = this.open(from + cursor);
     if (this.current) append(this.current, rest);
     else this.preRoll.remember(rest);
-    if (this.current && this.current.length >= MAX_WINDOW_SEC * SAMPLE_RATE) this.closeCurrent();
+    if (this.current && this.current.length >= MAX_WINDOW_SEC * SAMPLE_RATE) this.closeCurrent('length');
     this.checkLag();
     this.pump();
   }
 
-  private closeCurrent(): void {
-    if (!this.current) return;
-    this.current.closed = true;
-    this.finals.push(this.current);
+  private open(at: number): Utterance {
+    const u = this.preRoll.open(this.nextSegId(), at);
+    this.speech({ kind: 'started', segId: u.segId, at: seconds(u.start) });
+    return u;
+  }
+
+  private closeCurrent(cause: StopCause): void {
+    const u = this.current;
+    if (!u) return;
+    u.closed = true;
+    this.finals.push(u);
     this.current = undefined;
+    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + u.length), cause });
+  }
+
+  private speech(speech: SpeechEvent): void {
+    this.emit({ type: 'SPEECH', speech });
   }
 
   private nextSegId(): string {
@@ -168,6 +228,7 @@ export class LiveTranscriber {
       const dropped = this.finals.shift()!;
       queued -= dropped.length / SAMPLE_RATE;
       this.emitFinal(dropped, [], dropped.length);
+      this.speech({ kind: 'done', segId: dropped.segId });
       this.emit({ type: 'PASS_FAILED', message: `dropped ${(dropped.length / SAMPLE_RATE).toFixed(1)} s of speech: the engine is too far behind` });
     }
     const lag = behind + queued;
@@ -215,6 +276,7 @@ export class LiveTranscriber {
       this.emit({ type: 'PASS_FAILED', message: (error as Error).message });
       if (final) this.emitFinal(u, [], audio.length); // the utterance ends even so
     } finally {
+      if (final && !this.abort.signal.aborted) this.speech({ kind: 'done', segId: u.segId });
       this.running = false;
     }
     this.checkLag();
@@ -231,14 +293,14 @@ export class LiveTranscriber {
       if (!text || text.length <= u.shown.length) return;
       lastAt = now;
       u.shown = text;
-      this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, length), text });
+      this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, length), text, ...wordsOf(u, segments, text) });
     };
   }
 
   private emitFinal(u: Utterance, segments: EngineSegment[], length: number): void {
     const text = dropOverlap(joinText(segments), u.tail);
     // A final replaces the partial on screen even when it has no text left.
-    if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, segments, length), text });
+    if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, segments, length), text, ...wordsOf(u, segments, text) });
   }
 
   /** LocalAgreement-2, per segment: what two passes agree on (but the last segment) is final. */
@@ -250,7 +312,7 @@ export class LiveTranscriber {
       const committed = segments.slice(0, agreed);
       const cut = Math.min(u.length, Math.round(committed.at(-1)!.end * SAMPLE_RATE));
       const text = dropOverlap(joinText(committed), u.tail);
-      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, committed, cut), text }); // it replaces the partial on screen
+      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, committed, cut), text, ...wordsOf(u, committed, text) }); // it replaces the partial on screen
       u.tail = [...u.tail, ...words(text)].slice(-MAX_OVERLAP);
       // What is final leaves the window; the rest goes on under a new segId.
       const rest = audioOf(u).slice(cut);
@@ -270,6 +332,8 @@ export class LiveTranscriber {
     // Nothing new to show: no frame (a partial with the same text only moves its end).
     if (!text || u !== this.current || text === u.shown) return;
     u.shown = text;
-    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, u.passedLength), text });
+    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, u.passedLength), text, ...wordsOf(u, segments, text) });
   }
 }
+
+const seconds = (samples: number) => Math.round((samples / SAMPLE_RATE) * 1000) / 1000;

@@ -5,20 +5,20 @@
 // survives its connection: a client that reconnects within the grace period
 // carries on; one that does not is flushed and marked `interrupted`.
 import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { Task, TaskError, TaskEventFrame, TaskStatus } from '../client/protocol/types.ts';
-import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTiming } from './live-transcriber.ts';
+import type { Task, TaskError, TaskEventFrame, TaskStatus, Word } from '../client/protocol/types.ts';
+import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTiming, type SpeechEvent, type TurnOptions } from './live-transcriber.ts';
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
-import type { VoiceDetector } from '../native/audio/vad.ts';
+import { EnergyVad, type VoiceDetector } from '../native/audio/vad.ts';
 
 export interface StreamServices {
   scheduler: Scheduler;
   engine: Engine;
   /** how long a session waits for its client to come back */
   graceMs: number;
-  /** a voice detector for a session whose next sample is at `startAt` (default: the energy detector) */
-  detector?: (startAt: number, taskId: string) => VoiceDetector;
+  /** a voice detector for a session whose next sample is at `startAt`, with the session's turn options (default: the energy detector) */
+  detector?: (startAt: number, taskId: string, turns: TurnOptions) => VoiceDetector;
   /** the timing of each pass of a session, and the end of the session (for admission and metrics) */
   onPass?: (sessionId: string, pass: PassTiming) => void;
   onEnd?: (sessionId: string) => void;
@@ -26,10 +26,13 @@ export interface StreamServices {
 
 export interface StreamInput {
   task: Task;
+  /** how the session's utterances end (a session setting, not stored) */
+  turns?: TurnOptions;
 }
 
 export interface StreamContext {
   task: Task;
+  turns: TurnOptions;
   /** samples received, all connections together */
   samples: number;
 }
@@ -37,17 +40,21 @@ export interface StreamContext {
 export type StreamEvent =
   | { type: 'AUDIO'; samples: Float32Array }
   | { type: 'FINALIZE' }
+  | { type: 'CLEAR' }
   | { type: 'CLOSE' }
   | { type: 'DISCONNECTED' }
   | { type: 'RESUMED' }
   | LiveEvent;
 
-export interface StreamFrameEmitted {
-  type: 'frame';
-  frame: TaskEventFrame;
-  /** for a final with text: the index it is stored under (its place among the session's finals) */
-  chunk?: number;
-}
+export type StreamEmitted =
+  | {
+      type: 'frame';
+      frame: TaskEventFrame;
+      /** for a final with text: the index it is stored under (its place among the session's finals) */
+      chunk?: number;
+    }
+  /** an utterance started, stopped or is done: for the socket of this session only, not a frame of the task */
+  | { type: 'speech'; speech: SpeechEvent };
 
 type FrameBody = TaskEventFrame extends infer F ? (F extends TaskEventFrame ? Omit<F, 'id' | 'seq'> : never) : never;
 
@@ -60,30 +67,32 @@ function advance(task: Task, patch: Partial<Task>, body: FrameBody) {
 
 export function createStreamMachine(services: StreamServices) {
   return setup({
-    types: { context: {} as StreamContext, events: {} as StreamEvent, input: {} as StreamInput, emitted: {} as StreamFrameEmitted },
+    types: { context: {} as StreamContext, events: {} as StreamEvent, input: {} as StreamInput, emitted: {} as StreamEmitted },
     actors: {
-      transcriber: fromCallback<StreamEvent, Task>(({ input, sendBack, receive }) => {
-        const startAt = Math.round((input.durationSec ?? 0) * SAMPLE_RATE);
+      transcriber: fromCallback<StreamEvent, { task: Task; turns: TurnOptions }>(({ input: { task, turns }, sendBack, receive }) => {
+        const startAt = Math.round((task.durationSec ?? 0) * SAMPLE_RATE);
         const deps: LiveTranscriberDeps = {
           scheduler: services.scheduler,
           engine: services.engine,
-          taskId: input.id,
-          userId: input.userId,
-          language: input.language,
-          ...(input.options ? { options: input.options } : {}),
+          taskId: task.id,
+          userId: task.userId,
+          language: task.language,
+          ...(task.options ? { options: task.options } : {}),
           startAt,
-          detector: services.detector?.(startAt, input.id),
-          onPass: (pass) => services.onPass?.(input.id, pass),
+          detector: services.detector?.(startAt, task.id, turns) ?? new EnergyVad(turns.endSilenceMs ? { endSilenceMs: turns.endSilenceMs } : {}, startAt),
+          manualTurns: turns.manual === true,
+          onPass: (pass) => services.onPass?.(task.id, pass),
         };
         const live = new LiveTranscriber(deps, (event) => sendBack(event));
         receive((event) => {
           if (event.type === 'AUDIO') live.push(event.samples);
           else if (event.type === 'FINALIZE') live.finalize();
+          else if (event.type === 'CLEAR') live.clear();
           else if (event.type === 'CLOSE') live.flush();
         });
         return () => {
           live.stop();
-          services.onEnd?.(input.id);
+          services.onEnd?.(task.id);
         };
       }),
     },
@@ -91,14 +100,15 @@ export function createStreamMachine(services: StreamServices) {
       frame: enqueueActions(({ context, event, enqueue }) => {
         let step: ReturnType<typeof advance> | undefined;
         let chunk: number | undefined;
+        const words = (e: { words?: Word[] }) => (e.words?.length ? { words: e.words } : {});
         if (event.type === 'PARTIAL') {
-          step = advance(context.task, {}, { type: 'partial', segId: event.segId, start: event.start, end: event.end, text: event.text });
+          step = advance(context.task, {}, { type: 'partial', segId: event.segId, start: event.start, end: event.end, text: event.text, ...words(event) });
         } else if (event.type === 'FINAL') {
-          const segments = event.text ? [...context.task.segments, { start: event.start, end: event.end, text: event.text }] : context.task.segments;
+          const segments = event.text ? [...context.task.segments, { start: event.start, end: event.end, text: event.text, ...words(event) }] : context.task.segments;
           const n = segments.length;
           if (event.text) chunk = n - 1;
           // A stream's chunks are its finals, all of them done: pct agrees with done/total.
-          step = advance(context.task, { segments, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text });
+          step = advance(context.task, { segments, progress: { done: n, total: n, pct: n > 0 ? 100 : 0 } }, { type: 'final', segId: event.segId, start: event.start, end: event.end, text: event.text, ...words(event) });
         } else if (event.type === 'LAG') {
           step = advance(context.task, {}, { type: 'lag', seconds: event.seconds });
         } else if (event.type === 'PASS_FAILED') {
@@ -113,6 +123,9 @@ export function createStreamMachine(services: StreamServices) {
         if (event.type !== 'AUDIO') return;
         const samples = context.samples + event.samples.length;
         enqueue.assign({ samples, task: { ...context.task, durationSec: Math.round((samples / SAMPLE_RATE) * 1000) / 1000 } });
+      }),
+      speech: enqueueActions(({ event, enqueue }) => {
+        if (event.type === 'SPEECH') enqueue.emit({ type: 'speech', speech: event.speech });
       }),
       forward: sendTo('transcriber', ({ event }) => event),
       flush: sendTo('transcriber', { type: 'CLOSE' }),
@@ -133,9 +146,10 @@ export function createStreamMachine(services: StreamServices) {
     },
   }).createMachine({
     id: 'stream',
-    context: ({ input }) => ({ task: input.task, samples: Math.round((input.task.durationSec ?? 0) * SAMPLE_RATE) }),
-    invoke: { id: 'transcriber', src: 'transcriber', input: ({ context }) => context.task },
+    context: ({ input }) => ({ task: input.task, turns: input.turns ?? {}, samples: Math.round((input.task.durationSec ?? 0) * SAMPLE_RATE) }),
+    invoke: { id: 'transcriber', src: 'transcriber', input: ({ context }) => ({ task: context.task, turns: context.turns }) },
     on: {
+      SPEECH: { actions: 'speech' },
       PARTIAL: { actions: 'frame' },
       FINAL: { actions: 'frame' },
       LAG: { actions: 'frame' },
@@ -147,6 +161,7 @@ export function createStreamMachine(services: StreamServices) {
         on: {
           AUDIO: { actions: ['countAudio', 'forward'] },
           FINALIZE: { actions: 'forward' },
+          CLEAR: { actions: 'forward' },
           CLOSE: 'closing',
           DISCONNECTED: 'detached',
         },

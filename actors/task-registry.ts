@@ -8,6 +8,7 @@ import { createActor, type InspectionEvent } from 'xstate';
 import { isFinished, type FeedFrame, type Task, type TaskEventFrame, type TranscribeOptions } from '../client/protocol/types.ts';
 import { createTaskMachine, type TaskActor, type TaskServices } from './task-machine.ts';
 import { createStreamMachine, type StreamActor, type StreamServices } from './stream-machine.ts';
+import type { TurnOptions } from './live-transcriber.ts';
 import type { Persistence } from './persistence.ts';
 import type { Checkpoint, StoredTask, TaskRecord } from './stores/task-store.ts';
 import { FrameLog } from './frame-log.ts';
@@ -90,12 +91,12 @@ export class TaskRegistry {
   }
 
   /** Records a new live session (a task of kind `stream`) and starts its actor. */
-  async createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions }): Promise<StreamActor> {
+  async createStream({ turns, ...input }: { userId: string; language?: string; name?: string; options?: TranscribeOptions; turns?: TurnOptions }): Promise<StreamActor> {
     this.admit(input.userId);
     const task = newTask({ ...input, kind: 'stream', status: 'transcribing', model: this.options.model(input.options?.model) });
     const files = { audioPath: '', pcmPath: '' }; // live audio is not kept
     await this.persistence.store.insert({ task, ...files });
-    const actor = createActor(this.streamMachine, { input: { task }, id: task.id, ...this.inspection() });
+    const actor = createActor(this.streamMachine, { input: { task, ...(turns ? { turns } : {}) }, id: task.id, ...this.inspection() });
     this.track(actor, { task, ...files });
     this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
     return actor;

@@ -3,6 +3,7 @@
 // last pass over it said, and the text on screen. Plain data and the small
 // functions that build and measure it.
 import type { EngineSegment } from '../native/engine/types.ts';
+import type { Word } from '../client/protocol/types.ts';
 import { SAMPLE_RATE, concatArrays } from '../native/audio/pcm.ts';
 
 const PRE_ROLL_SAMPLES = 0.3 * SAMPLE_RATE;
@@ -37,6 +38,12 @@ export class PreRoll {
     while (this.recent.length > 1 && this.length - this.recent[0]!.length >= PRE_ROLL_SAMPLES) this.length -= this.recent.shift()!.length;
   }
 
+  /** Forgets what it heard (the client dropped its buffer). */
+  clear(): void {
+    this.recent = [];
+    this.length = 0;
+  }
+
   /** An utterance that starts at sample `at`, opening with the pre-roll (which is used up). */
   open(segId: string, at: number): Utterance {
     const preRoll = joinChunks(this.recent, this.length).subarray(-PRE_ROLL_SAMPLES);
@@ -62,6 +69,20 @@ export function spanOf(u: Utterance, segments: EngineSegment[], length: number):
   const start = base + (segments[0]?.start ?? 0);
   const end = base + Math.min(length / SAMPLE_RATE, segments.at(-1)?.end ?? length / SAMPLE_RATE);
   return { start: round(start), end: round(Math.max(start, end)) };
+}
+
+/**
+ * The words of `segments` (of a pass over `u`) in stream seconds, as `{words}`
+ * to spread into an event, or nothing when the engine gave none. `text` is
+ * what is shown of them: words dropped from its start (heard again after a
+ * commit) are dropped here too.
+ */
+export function wordsOf(u: Utterance, segments: EngineSegment[], text: string): { words?: Word[] } {
+  const all = segments.flatMap((s) => s.words ?? []);
+  if (all.length === 0 || !text) return {};
+  const base = u.start / SAMPLE_RATE;
+  const kept = all.slice(Math.max(0, all.length - text.split(/\s+/).filter(Boolean).length));
+  return { words: kept.map((w) => ({ word: w.word.trim(), start: round(base + w.start), end: round(base + Math.max(w.start, w.end)), p: Math.round(w.p * 1000) / 1000 })) };
 }
 
 const round = (s: number) => Math.round(s * 1000) / 1000;

@@ -65,6 +65,8 @@ interface GuardedData {
   caller?: Caller | undefined;
   encoding: Encoding;
   closed: boolean;
+  /** another API's socket: how it says an error */
+  translate?: (frame: ErrorFrame) => unknown;
 }
 
 /** Wraps a socket behaviour: an escaped error in `open` or `message` sends an `internal` error frame; every one is logged. */
@@ -74,7 +76,7 @@ export function guardSocket<T extends GuardedData>(route: string, log: Logger, b
     log.error({ err: error, route, where, userId: data?.caller?.userId }, 'socket handler failed');
     if (!data || data.closed) return;
     const frame: ErrorFrame = { type: 'error', code: 'internal', message: INTERNAL_MESSAGE };
-    const { data: bytes, binary } = encodeFor(data.encoding, frame);
+    const { data: bytes, binary } = encodeFor(data.encoding, data.translate ? data.translate(frame) : frame);
     quietly(() => void ws.send(bytes, binary));
   };
   const guarded: WebSocketBehavior<T> = { ...behavior };

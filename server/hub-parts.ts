@@ -24,7 +24,8 @@ import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
-import { SileroService } from '../native/audio/silero-vad.ts';
+import { SileroService, type SileroOptions } from '../native/audio/silero-vad.ts';
+import type { TurnOptions } from '../actors/live-transcriber.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
 import type { LogFn } from '../native/log-fn.ts';
 import { isFinished } from '../client/protocol/types.ts';
@@ -108,6 +109,14 @@ async function startVad(config: HubConfig, log: LogFn): Promise<{ silero?: Siler
   }
 }
 
+/** A session's turn options as Silero's: its own end silence, and a threshold with Silero's usual 0.15 of hysteresis below it. */
+function sileroOptions(turns: TurnOptions): Partial<SileroOptions> {
+  return {
+    ...(turns.endSilenceMs !== undefined ? { endSilenceMs: turns.endSilenceMs } : {}),
+    ...(turns.threshold !== undefined ? { threshold: turns.threshold, negThreshold: Math.max(0.01, turns.threshold - 0.15) } : {}),
+  };
+}
+
 function buildRegistry(p: Omit<HubParts, 'registry'>): TaskRegistry {
   const { config, log, metrics, scheduler, engine, silero, liveLoad, inspector } = p;
   const stream: StreamServices = {
@@ -115,7 +124,8 @@ function buildRegistry(p: Omit<HubParts, 'registry'>): TaskRegistry {
     engine: metrics.measured(engine, 'live'),
     graceMs: config.streamGraceMs,
     detector: silero
-      ? (startAt, taskId) => silero.detector(startAt, {}, (error) => log('warn', 'the VAD worker failed: this session goes on with the energy detector', { taskId, error: String(error) }))
+      ? (startAt, taskId, turns) =>
+          silero.detector(startAt, sileroOptions(turns), (error) => log('warn', 'the VAD worker failed: this session goes on with the energy detector', { taskId, error: String(error) }))
       : undefined,
     onPass: (sessionId, pass) => {
       liveLoad.record(sessionId, pass.engineMs);

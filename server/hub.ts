@@ -12,7 +12,8 @@ import { HubMetrics } from './metrics.ts';
 import { registerTaskRoutes } from './http/task-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerUploadRoutes } from './http/upload-routes.ts';
-import { registerOpenAiRoutes } from './http/openai-routes.ts';
+import { registerOpenAiRoutes } from './compat/openai-routes.ts';
+import { realtimeRoute } from './compat/openai-realtime.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { httpRoutes } from './guard.ts';
 import { mountSocket } from './ws/uws-socket.ts';
@@ -135,6 +136,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   mountSocket(app, socketDeps, taskRoute(context));
   mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
   mountSocket(app, socketDeps, adminRoute(context, inspector));
+  mountSocket(app, socketDeps, realtimeRoute({ sessions, frames: context.frames, knowsModel: (name) => engine.knowsModel(name), modelNames: () => engine.modelNames }));
   registry.attach(publisher);
   registry.attach(context.frames);
   return context;

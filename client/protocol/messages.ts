@@ -27,6 +27,7 @@ export type AdminMessage = z.infer<typeof adminMessageSchema>;
 /** Control messages on /v1/stream (JSON text; binary frames are audio). */
 export const streamControlSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('finalize') }),
+  z.object({ type: z.literal('clear') }),
   z.object({ type: z.literal('close') }),
   z.object({ type: z.literal('keepalive') }),
 ]);
@@ -71,6 +72,10 @@ export const streamParamsSchema = z.object({
     .string()
     .toLowerCase()
     .refine((l) => l === 'auto' || LANGUAGES.includes(l), 'language must be a whisper language code or auto')
+    .optional(),
+  /** ms of silence that end an utterance, or false: only `finalize` ends one */
+  endpointing: z
+    .union([z.literal('false').transform(() => false as const), z.coerce.number().int('endpointing must be a whole number of ms, or false').min(100, 'endpointing must be 100 to 5000 ms, or false').max(5000, 'endpointing must be 100 to 5000 ms, or false')])
     .optional(),
   resume: z.string().min(1).max(100).optional(),
   since: z.coerce.number().int().min(0).optional(),

@@ -208,6 +208,8 @@ interface UtteranceText<T extends 'partial' | 'final'> {
   start: number;
   end: number;
   text: string;
+  /** the words with their times (seconds from the stream's start) and probabilities, where the engine gives them (addition) */
+  words?: Word[];
 }
 /** Text of the open utterance so far: replaced by a later partial or final with the same segId. */
 export type PartialFrame = UtteranceText<'partial'>;
@@ -238,7 +240,8 @@ export interface TaskErrorFrame {
 export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialSegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
 export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
 
-export const STREAM_FORMATS = ['s16le', 'f32le', 'webm', 'ogg'] as const;
+/** Raw PCM (`s16le`, `f32le`, G.711 `mulaw` / `alaw` at `rate`), Opus in `webm` / `ogg`, or `auto`: any container ffmpeg recognises. */
+export const STREAM_FORMATS = ['s16le', 'f32le', 'mulaw', 'alaw', 'webm', 'ogg', 'auto'] as const;
 export type StreamFormat = (typeof STREAM_FORMATS)[number];
 
 

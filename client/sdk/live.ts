@@ -27,6 +27,7 @@ export interface LiveOptions {
 export function pcmBytesPerSecond(format: StreamFormat, rate = 16_000, channels = 1): number | undefined {
   if (format === 's16le') return rate * channels * 2;
   if (format === 'f32le') return rate * channels * 4;
+  if (format === 'mulaw' || format === 'alaw') return rate * channels;
   return undefined;
 }
 

@@ -13,7 +13,7 @@ export interface LiveAudioInput {
   kill(): void;
 }
 
-export const needsFfmpeg = (format: StreamFormat): format is 'webm' | 'ogg' => format === 'webm' || format === 'ogg';
+export const needsFfmpeg = (format: StreamFormat): format is 'webm' | 'ogg' | 'auto' => format === 'webm' || format === 'ogg' || format === 'auto';
 
 export function liveAudioInput(
   audio: { format: StreamFormat; rate: number; channels: number },

@@ -6,7 +6,8 @@
 // over its last samples (or to fail), never longer than FLUSH_LIMIT_MS.
 import { spawnFfmpeg, type FfmpegInfo, type FfmpegProcess } from './ffmpeg.ts';
 
-export type CompressedFormat = 'webm' | 'ogg';
+/** `auto`: whatever container ffmpeg recognises from the stream's first bytes (wav, flac, mp3, webm, ogg, ...). */
+export type CompressedFormat = 'webm' | 'ogg' | 'auto';
 
 /** A decoder that has not finished this long after its input ended is killed. */
 const FLUSH_LIMIT_MS = 5000;
@@ -26,7 +27,8 @@ export class StreamDecoder {
     private readonly onSamples: (samples: Float32Array) => void,
     private readonly onError: (message: string) => void,
   ) {
-    const child = spawnFfmpeg(ffmpeg, ['-fflags', '+nobuffer', '-flags', 'low_delay', '-probesize', '4096', '-analyzeduration', '0', '-f', format, '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', '16000', '-flush_packets', '1', '-f', 'f32le', 'pipe:1']);
+    const input = format === 'auto' ? ['-probesize', '32768'] : ['-probesize', '4096', '-f', format];
+    const child = spawnFfmpeg(ffmpeg, ['-fflags', '+nobuffer', '-flags', 'low_delay', '-analyzeduration', '0', ...input, '-i', 'pipe:0', '-vn', '-ac', '1', '-ar', '16000', '-flush_packets', '1', '-f', 'f32le', 'pipe:1']);
     this.child = child;
     child.stderr.setEncoding('utf8').on('data', (d: string) => {
       if (this.stderr.length < 2000) this.stderr += d;
@@ -36,7 +38,7 @@ export class StreamDecoder {
     this.exited = new Promise((resolve) => (child.once('close', () => resolve()), child.once('error', () => resolve())));
     child.once('close', (code: number | null) => {
       if (this.failed) return;
-      if (code !== 0 && !this.killed) this.fail(`the audio could not be decoded as ${format}: ${this.stderr.trim().split('\n').pop() || `ffmpeg exited with ${code}`}`);
+      if (code !== 0 && !this.killed) this.fail(`the audio could not be decoded${format === 'auto' ? '' : ` as ${format}`}: ${this.stderr.trim().split('\n').pop() || `ffmpeg exited with ${code}`}`);
     });
     child.once('error', (e: Error) => this.fail(`ffmpeg is not available: ${e.message}`));
   }

@@ -35,13 +35,14 @@ export function readClientMessage<S extends z.ZodDiscriminatedUnion<Tagged[]>>(
   schema: S,
   bytes: ArrayBuffer | Uint8Array,
   isBinary: boolean,
+  maxBytes = MAX_MESSAGE_BYTES,
 ): ReadResult<z.infer<S>> {
   const fail = (message: string, ref?: string | number): ReadResult<z.infer<S>> => ({
     ok: false,
     error: { type: 'error', code: 'bad_request', message, ...(ref !== undefined ? { ref } : {}) },
   });
-  if (bytes.byteLength > MAX_MESSAGE_BYTES) {
-    return { ok: false, close: CLOSE.messageTooBig, error: { type: 'error', code: 'payload_too_large', message: `a message is at most ${MAX_MESSAGE_BYTES / 1024} KB` } };
+  if (bytes.byteLength > maxBytes) {
+    return { ok: false, close: CLOSE.messageTooBig, error: { type: 'error', code: 'payload_too_large', message: `a message is at most ${maxBytes / 1024} KB` } };
   }
   let raw: unknown;
   try {

@@ -7,15 +7,15 @@
 // here imports uWS, so a route's handlers can be tested with a plain object.
 import type { z } from 'zod';
 import type { Caller } from '../auth.ts';
-import type { ServerFrame } from '../../client/protocol/types.ts';
+import type { ErrorFrame, ServerFrame } from '../../client/protocol/types.ts';
 import type { AdminFrame } from '../../client/protocol/admin.ts';
 
-/** What a connection can do to its socket. */
-export interface SocketPort {
+/** What a connection can do to its socket; `Out` is what it sends (the hub's frames, or another API's events). */
+export interface SocketPort<Out = ServerFrame | AdminFrame> {
   readonly caller: Caller;
   /** true once the socket closed, or the hub began closing it: sends are dropped */
   readonly gone: boolean;
-  send(frame: ServerFrame | AdminFrame): void;
+  send(frame: Out): void;
   subscribe(topic: string): void;
   unsubscribe(topic: string): void;
   /** several sends written as one */
@@ -34,8 +34,30 @@ export interface SocketHooks<M> {
 type Tagged = z.ZodObject<{ type: z.ZodLiteral<string> }>;
 export type MessageSchema = z.ZodDiscriminatedUnion<Tagged[]>;
 
-export interface SocketRoute<S extends MessageSchema, P = undefined> {
+/** What the upgrade request says about the caller, for a route that reads credentials its own way. */
+export interface Handshake {
+  authorization: string;
+  /** the subprotocols the client offered, in order */
+  protocols: string[];
+  query: URLSearchParams;
+}
+
+/** A route that speaks another API: its own credentials, its own refusals and error events, JSON text frames. */
+export interface ForeignApi<Out> {
+  /** the token the client presented, and the subprotocol to answer with (browsers fail a socket whose offer is not echoed) */
+  credentials(handshake: Handshake): { token: string | undefined; protocol?: string };
+  /** a refusal before the upgrade (bad credentials, bad parameters): that API's HTTP answer */
+  refusal(status: 400 | 401, message: string): { body: string; headers: [string, string][] };
+  /** the hub's own error frames (a message that does not parse, an internal failure) as that API says them */
+  error(frame: ErrorFrame): Out;
+  /** messages may be this large (audio inside JSON); default 16 KB */
+  maxMessageBytes?: number;
+}
+
+export interface SocketRoute<S extends MessageSchema, P = undefined, Out = ServerFrame | AdminFrame> {
   path: string;
+  /** set for another API's socket (OpenAI Realtime, Deepgram); absent: the hub's own protocol */
+  foreign?: ForeignApi<Out>;
   /** only admin tokens may connect (others are closed with 4003) */
   adminOnly?: boolean;
   /** the query parameters, validated; a failure sends `bad_request` and closes with `close` */
@@ -48,7 +70,7 @@ export interface SocketRoute<S extends MessageSchema, P = undefined> {
     /** seconds; 0 leaves idleness to the route's own timer */
     idleTimeoutSec: number;
   };
-  connect(port: SocketPort, params: P): SocketHooks<z.infer<S>>;
+  connect(port: SocketPort<Out>, params: P): SocketHooks<z.infer<S>>;
 }
 
 /** Logical topic names; the adapter keeps one topic per encoding of each. */

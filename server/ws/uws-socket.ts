@@ -15,7 +15,8 @@ import { encodeFor, type Encoding } from '../../client/protocol/codec.ts';
 import { readClientMessage } from './client-message.ts';
 import { guardSocket } from '../guard.ts';
 import { MAX_BACKPRESSURE, sendOrCut, type SocketState } from './backpressure.ts';
-import { type MessageSchema, type SocketHooks, type SocketPort, type SocketRoute } from './socket-port.ts';
+import type { ErrorFrame } from '../../client/protocol/types.ts';
+import { type ForeignApi, type MessageSchema, type SocketHooks, type SocketPort, type SocketRoute } from './socket-port.ts';
 
 /** The topic uWS keeps for one encoding of a logical topic. */
 export const encodedTopic = (encoding: Encoding, topic: string) => `${encoding}/${topic}`;
@@ -27,7 +28,9 @@ export interface ConnectionData extends SocketState {
   params: { ok: true; value: unknown } | { ok: false; message: string };
   ending: boolean;
   hooks: SocketHooks<unknown> | undefined;
-  port?: SocketPort;
+  port?: SocketPort<unknown>;
+  /** another API's socket: the hub's error frames as that API says them */
+  translate?: (frame: ErrorFrame) => unknown;
 }
 
 export interface SocketDeps {
@@ -37,8 +40,9 @@ export interface SocketDeps {
   sockets: Set<WebSocket<SocketState>>;
 }
 
-export function mountSocket<S extends MessageSchema, P>(app: TemplatedApp, deps: SocketDeps, route: SocketRoute<S, P>): void {
+export function mountSocket<S extends MessageSchema, P, Out>(app: TemplatedApp, deps: SocketDeps, route: SocketRoute<S, P, Out>): void {
   const name = route.path.split('/').pop()!;
+  const foreign = route.foreign as ForeignApi<unknown> | undefined;
   app.ws<ConnectionData>(
     route.path,
     guardSocket(route.path, deps.log, {
@@ -46,7 +50,7 @@ export function mountSocket<S extends MessageSchema, P>(app: TemplatedApp, deps:
       maxBackpressure: MAX_BACKPRESSURE,
       idleTimeout: route.limits.idleTimeoutSec,
       sendPingsAutomatically: true,
-      upgrade: (res, req, context) => upgrade(deps.auth, res, req, context, name, route.params?.schema),
+      upgrade: (res, req, context) => (foreign ? upgradeForeign(deps.auth, foreign, res, req, context, name, route.params?.schema) : upgrade(deps.auth, res, req, context, name, route.params?.schema)),
       open: (ws) => {
         const d = ws.getUserData();
         if (!d.caller) return void ws.end(CLOSE.unauthorized, 'unauthorized');
@@ -57,16 +61,16 @@ export function mountSocket<S extends MessageSchema, P>(app: TemplatedApp, deps:
           port.send({ type: 'error', code: 'bad_request', message: d.params.message });
           return port.end(route.params!.close, d.params.message);
         }
-        d.hooks = route.connect(port, d.params.value as P) as SocketHooks<unknown>;
+        d.hooks = route.connect(port as SocketPort<Out>, d.params.value as P) as SocketHooks<unknown>;
       },
       message: (ws, message, isBinary) => {
         const d = ws.getUserData();
         if (!d.hooks || d.ending) return;
         if (isBinary && route.audio) return d.hooks.onAudio?.(new Uint8Array(message.slice(0)));
-        const read = readClientMessage(route.messages, message, isBinary);
+        const read = readClientMessage(route.messages, message, isBinary, foreign?.maxMessageBytes);
         if (read.ok) return d.hooks.onMessage?.(read.message as z.infer<S>);
         const port = portOf(ws);
-        port.send(read.error);
+        port.send(d.translate ? d.translate(read.error) : read.error);
         if (read.close) port.end(read.close, read.error.message);
       },
       close: (ws) => {
@@ -94,6 +98,37 @@ function upgrade(
   res.upgrade(data, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
 }
 
+/**
+ * The upgrade of another API's socket: credentials read its way, and a caller
+ * without valid ones (or with bad parameters) is refused with that API's HTTP
+ * answer before any socket exists, as those APIs do.
+ */
+function upgradeForeign(
+  auth: Authenticator,
+  api: ForeignApi<unknown>,
+  res: HttpResponse,
+  req: HttpRequest,
+  context: us_socket_context_t,
+  route: string,
+  schema: z.ZodType | undefined,
+): void {
+  const query = new URLSearchParams(req.getQuery() ?? '');
+  const protocols = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim()).filter(Boolean);
+  const { token, protocol } = api.credentials({ authorization: req.getHeader('authorization'), protocols, query });
+  const caller = auth.identifyToken(token);
+  const params = readParams(schema, query);
+  const refusal = !caller ? api.refusal(401, 'a valid API key is required') : !params.ok ? api.refusal(400, params.message) : undefined;
+  if (refusal) {
+    return void res.cork(() => {
+      res.writeStatus(caller ? '400 Bad Request' : '401 Unauthorized');
+      for (const [k, v] of refusal.headers) res.writeHeader(k, v);
+      res.end(refusal.body, true);
+    });
+  }
+  const data: ConnectionData = { route, caller, encoding: 'json', params, closed: false, ending: false, hooks: undefined, translate: api.error };
+  res.upgrade(data, req.getHeader('sec-websocket-key'), protocol ?? '', req.getHeader('sec-websocket-extensions'), context);
+}
+
 function readParams(schema: z.ZodType | undefined, query: URLSearchParams): ConnectionData['params'] {
   if (!schema) return { ok: true, value: undefined };
   // An empty value means "not given", as a form would send it.
@@ -102,7 +137,7 @@ function readParams(schema: z.ZodType | undefined, query: URLSearchParams): Conn
 }
 
 /** The port over one uWS socket; `ending` is set as soon as the hub closes it, so nothing more is sent. */
-function portOf(ws: WebSocket<ConnectionData>): SocketPort {
+function portOf(ws: WebSocket<ConnectionData>): SocketPort<unknown> {
   const d = ws.getUserData();
   return (d.port ??= {
     caller: d.caller!,

@@ -6,10 +6,10 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
 import OpenAI, { toFile } from 'openai';
-import { ALICE, getJson, startTestHub, waitForStatus } from '../helpers/hub.ts';
-import { hasRealSpeech, longRecording, utterances } from '../fixtures/real-speech.ts';
-import { formatWer, pooledWer, wordErrorRate } from '../helpers/wer.ts';
-import type { Task } from '../../client/protocol/types.ts';
+import { ALICE, getJson, startTestHub, waitForStatus } from '../../helpers/hub.ts';
+import { hasRealSpeech, longRecording, utterances } from '../../fixtures/real-speech.ts';
+import { formatWer, pooledWer, wordErrorRate } from '../../helpers/wer.ts';
+import type { Task } from '../../../client/protocol/types.ts';
 
 const model = process.env.WHISPER_TEST_MODEL;
 if (!model || !hasRealSpeech()) {
