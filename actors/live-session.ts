@@ -59,6 +59,8 @@ export class LiveSession {
   private input: LiveAudioInput | undefined;
   private early: Uint8Array[] = [];
   private earlyBytes = 0;
+  /** controls that came before the session was recorded, in order (after its early audio) */
+  private earlyControls: StreamControl[] = [];
   private pace = { since: Date.now(), audioSec: 0 };
   private idle: NodeJS.Timeout | undefined;
   /** the client sent `close`: the session is flushing its last finals */
@@ -102,6 +104,7 @@ export class LiveSession {
     this.deps.log('info', 'stream session started', { taskId: id, userId: conn.userId, format: this.params.format, rate: this.params.rate, channels: this.params.channels });
     conn.send({ type: 'ready', id });
     for (const bytes of this.early.splice(0)) this.onAudio(conn, bytes);
+    for (const control of this.earlyControls.splice(0)) this.onControl(conn, control);
   }
 
   /** The session could not be recorded: the waiting client is told why. */
@@ -156,7 +159,7 @@ export class LiveSession {
     if (conn !== this.conn || conn.gone) return;
     this.touch();
     if (control.type === 'keepalive') return;
-    if (!this.actor) return conn.send({ type: 'error', code: 'bad_request', message: 'the session is not ready yet' });
+    if (!this.actor) return void (this.earlyControls.length < 16 && this.earlyControls.push(control));
     if (control.type === 'finalize') return void this.actor.send({ type: 'FINALIZE' });
     if (control.type === 'clear') return void this.actor.send({ type: 'CLEAR' });
     // The client is done: no idle timeout while the last finals are made,

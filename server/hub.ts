@@ -14,6 +14,8 @@ import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerUploadRoutes } from './http/upload-routes.ts';
 import { registerOpenAiRoutes } from './compat/openai-routes.ts';
 import { realtimeRoute } from './compat/openai-realtime.ts';
+import { listenRoute } from './compat/deepgram-listen.ts';
+import { registerDeepgramRoutes } from './compat/deepgram-routes.ts';
 import { loadWebClient, registerStaticRoutes } from './http/static-routes.ts';
 import { httpRoutes } from './guard.ts';
 import { mountSocket } from './ws/uws-socket.ts';
@@ -122,6 +124,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   registerOpsRoutes(routes, context);
   registerUploadRoutes(routes, context);
   registerOpenAiRoutes(routes, context);
+  registerDeepgramRoutes(routes, context);
   const sessions = new LiveSessions({
     createStream: (input) => registry.createStream(input),
     framesSince: (id, since) => registry.framesSince(id, since),
@@ -136,7 +139,9 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   mountSocket(app, socketDeps, taskRoute(context));
   mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
   mountSocket(app, socketDeps, adminRoute(context, inspector));
-  mountSocket(app, socketDeps, realtimeRoute({ sessions, frames: context.frames, knowsModel: (name) => engine.knowsModel(name), modelNames: () => engine.modelNames }));
+  const knowsModel = (name: string) => engine.knowsModel(name);
+  mountSocket(app, socketDeps, realtimeRoute({ sessions, frames: context.frames, knowsModel, modelNames: () => engine.modelNames }));
+  mountSocket(app, socketDeps, listenRoute({ sessions, frames: context.frames, knowsModel, model: (name) => ({ name: engine.modelNameFor(name) ?? engine.modelNames[0] ?? 'whisper', version: engine.status().version }) }));
   registry.attach(publisher);
   registry.attach(context.frames);
   return context;

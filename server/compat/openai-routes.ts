@@ -18,8 +18,8 @@ import { receiveMultipart, type MultipartBody } from '../http/multipart.ts';
 import { checkUpload, recordUpload } from '../http/task-routes.ts';
 import { uploadExtension } from '../spool.ts';
 import { HubError } from '../../actors/hub-error.ts';
-import { applyFrame } from '../../client/sdk/apply.ts';
-import { LANGUAGES, isFinished, type Task, type TranscribeOptions } from '../../client/protocol/types.ts';
+import { LANGUAGES, type Task, type TranscribeOptions } from '../../client/protocol/types.ts';
+import { failureOf, finished } from './task-outcome.ts';
 import { RESPONSE_FORMATS, formatResult, openAiError, sseEvent, textOf } from './openai-format.ts';
 
 /** OpenAI's model names: unchanged code asks for these, and gets the hub's default model. */
@@ -167,30 +167,6 @@ function parseForm(ctx: HubContext, fields: Map<string, string[]>, translate: bo
     throw new FieldError('unknown_model', `the model ${f.model.slice(0, 100)} does not exist here: use ${OPENAI_MODELS[0]} (the hub's default model) or one of ${ctx.engine.modelNames.join(', ')}`, 'model');
   }
   return f;
-}
-
-/** The task once it has finished, kept up to date from its frames. */
-function finished(ctx: HubContext, created: Task, onFrame?: (task: Task, frame: Parameters<typeof applyFrame>[1]) => void): Promise<Task> {
-  return new Promise((resolve) => {
-    let task = ctx.registry.get(created.id) ?? created;
-    const stop = ctx.frames.listen(created.id, (frame) => {
-      task = applyFrame(task, frame);
-      onFrame?.(task, frame);
-      if (frame.type === 'status' && isFinished(frame.status)) {
-        stop();
-        resolve(task);
-      }
-    });
-    if (isFinished(task.status)) {
-      stop();
-      resolve(task);
-    }
-  });
-}
-
-function failureOf(task: Task): HubError {
-  if (task.status === 'cancelled') return new HubError('internal', 'the transcription was cancelled');
-  return new HubError(task.error?.code ?? 'engine_failed', task.error?.message ?? 'the transcription failed');
 }
 
 /** Server-sent events: a delta per chunk as its text is final (in chunk order), then the whole text. */

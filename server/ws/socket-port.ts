@@ -50,6 +50,8 @@ export interface ForeignApi<Out> {
   refusal(status: 400 | 401, message: string): { body: string; headers: [string, string][] };
   /** the hub's own error frames (a message that does not parse, an internal failure) as that API says them */
   error(frame: ErrorFrame): Out;
+  /** the query as the parameter schema reads it (default: each key's last value) */
+  readQuery?(query: URLSearchParams): Record<string, unknown>;
   /** messages may be this large (audio inside JSON); default 16 KB */
   maxMessageBytes?: number;
 }

@@ -116,7 +116,7 @@ function upgradeForeign(
   const protocols = req.getHeader('sec-websocket-protocol').split(',').map((p) => p.trim()).filter(Boolean);
   const { token, protocol } = api.credentials({ authorization: req.getHeader('authorization'), protocols, query });
   const caller = auth.identifyToken(token);
-  const params = readParams(schema, query);
+  const params = readParams(schema, query, api.readQuery);
   const refusal = !caller ? api.refusal(401, 'a valid API key is required') : !params.ok ? api.refusal(400, params.message) : undefined;
   if (refusal) {
     return void res.cork(() => {
@@ -129,10 +129,10 @@ function upgradeForeign(
   res.upgrade(data, req.getHeader('sec-websocket-key'), protocol ?? '', req.getHeader('sec-websocket-extensions'), context);
 }
 
-function readParams(schema: z.ZodType | undefined, query: URLSearchParams): ConnectionData['params'] {
+function readParams(schema: z.ZodType | undefined, query: URLSearchParams, read?: (query: URLSearchParams) => Record<string, unknown>): ConnectionData['params'] {
   if (!schema) return { ok: true, value: undefined };
   // An empty value means "not given", as a form would send it.
-  const parsed = schema.safeParse(Object.fromEntries([...query.entries()].filter(([, v]) => v !== '')));
+  const parsed = schema.safeParse(read ? read(query) : Object.fromEntries([...query.entries()].filter(([, v]) => v !== '')));
   return parsed.success ? { ok: true, value: parsed.data } : { ok: false, message: parsed.error.issues.map((i) => i.message).join('; ') };
 }
 
