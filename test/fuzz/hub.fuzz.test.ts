@@ -31,7 +31,7 @@ function prng(seed: number) {
 }
 const rand = prng(SEED);
 
-const TYPES = ['subscribe', 'unsubscribe', 'ping', 'watch_tasks', 'unwatch_tasks', 'inspect', 'cancel', 'finalize', 'close', 'keepalive', '', 'SUBSCRIBE', '__proto__', 'constructor'];
+const TYPES = ['subscribe', 'unsubscribe', 'ping', 'watch_tasks', 'unwatch_tasks', 'inspect', 'cancel', 'finalize', 'close', 'keepalive', '', 'SUBSCRIBE', '__proto__', 'constructor', 'session.update', 'transcription_session.update', 'input_audio_buffer.append', 'input_audio_buffer.commit', 'input_audio_buffer.clear', 'KeepAlive', 'Finalize', 'CloseStream'];
 function value(depth = 0): unknown {
   switch (rand.int(depth > 3 ? 6 : 9)) {
     case 0: return rand.int(2 ** 31) - 2 ** 30;
@@ -110,8 +110,14 @@ function probeHealth() {
   };
 }
 
+/** The compatible APIs' sockets take their keys in a header of their own and speak JSON only. */
+const FOREIGN_AUTH: Record<string, string> = { '/v1/realtime': 'Bearer', '/v1/listen?encoding=linear16&sample_rate=16000': 'Token' };
+
 async function openSocket(path: string, token: string, json: boolean): Promise<{ ws: WebSocket; answers: () => number; closed: Promise<number> }> {
-  const ws = new WebSocket(`${wsUrl}${path}${path.includes('?') ? '&' : '?'}${json ? 'encoding=json&' : ''}token=${token}`);
+  const scheme = FOREIGN_AUTH[path];
+  const ws = scheme
+    ? new WebSocket(`${wsUrl}${path}`, { headers: { Authorization: `${scheme} ${token}` } })
+    : new WebSocket(`${wsUrl}${path}${path.includes('?') ? '&' : '?'}${json ? 'encoding=json&' : ''}token=${token}`);
   let answers = 0;
   ws.on('message', () => answers++);
   ws.on('error', () => {});
@@ -125,8 +131,8 @@ const rssBefore = await rssMb();
 const health = probeHealth();
 
 t.test('fuzzed frames on every socket, both encodings: answered, never fatal', async (t) => {
-  for (const [path, token] of [['/v1/ws', ALICE], ['/v1/admin', ADMIN], ['/v1/stream', BOB]] as const) {
-    for (const json of [true, false]) {
+  for (const [path, token] of [['/v1/ws', ALICE], ['/v1/admin', ADMIN], ['/v1/stream', BOB], ['/v1/realtime', ALICE], ['/v1/listen?encoding=linear16&sample_rate=16000', BOB]] as const) {
+    for (const json of FOREIGN_AUTH[path] ? [true] : [true, false]) {
       let socket = await openSocket(path, token, json);
       for (let i = 0; i < FRAMES; i++) {
         if (socket.ws.readyState !== WebSocket.OPEN) {
@@ -136,8 +142,8 @@ t.test('fuzzed frames on every socket, both encodings: answered, never fatal', a
           counts.reconnects++;
           socket = await openSocket(path, token, json);
         }
-        // /v1/stream takes JSON control text; its binary frames are audio
-        const f = path === '/v1/stream' && rand.int(4) > 0 ? (frame(true) as string).toString() : frame(json);
+        // /v1/stream and /v1/listen take JSON control text; their binary frames are audio
+        const f = (path === '/v1/stream' || path.startsWith('/v1/listen')) && rand.int(4) > 0 ? (frame(true) as string).toString() : frame(json);
         socket.ws.send(f);
         counts.frames++;
         if (i % 100 === 99) await new Promise((r) => setTimeout(r, 5)); // let answers flow
