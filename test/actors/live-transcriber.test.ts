@@ -146,3 +146,55 @@ t.test('words a later pass hears again after a commit are dropped once', async (
   t.equal(dropOverlap('made amiable', ['made', 'amiable']), '', 'all of it repeated');
   t.equal(dropOverlap('anything', []), 'anything', 'no commit yet');
 });
+
+/** Runs `script` against a transcriber with the word engine; the events it said, once flushed. */
+async function speechRun(options: { manualTurns?: boolean }, script: (live: LiveTranscriber) => Promise<void>): Promise<LiveEvent[]> {
+  const engine = wordEngine();
+  const events: LiveEvent[] = [];
+  const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-2', userId: 'u', language: 'en', ...options }, (e) => events.push(e));
+  await script(live);
+  live.flush();
+  while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
+  return events;
+}
+const speech = (events: LiveEvent[]) => events.flatMap((e) => (e.type === 'SPEECH' ? [e.speech] : []));
+
+t.test('speech events: each utterance started, stopped (with its cause), then done after its last final', async (t) => {
+  const events = await speechRun({}, (live) => feed(live, concat(quiet(0.5), voice(2), quiet(1.5), voice(2), quiet(1))));
+  const s = speech(events);
+  t.same(s.map((e) => e.kind), ['started', 'stopped', 'done', 'started', 'stopped', 'done']);
+  t.ok(s.every((e) => e.kind !== 'stopped' || e.cause === 'silence'), 'stopped by silence');
+  const [started, stopped] = s as [Extract<(typeof s)[0], { kind: 'started' }>, Extract<(typeof s)[0], { kind: 'stopped' }>];
+  t.ok(started.at >= 0.1 && started.at <= 0.5 && stopped.at >= 2.4 && stopped.at <= 3.2, `first utterance ${started.at}–${stopped.at} s`);
+  const doneAt = events.findIndex((e) => e.type === 'SPEECH' && e.speech.kind === 'done');
+  const finalAt = events.findIndex((e) => e.type === 'FINAL');
+  t.ok(finalAt >= 0 && finalAt < doneAt, 'done follows the final');
+});
+
+t.test('manual turns: pauses do not end the utterance, finalize does; speech after a finalize opens the next one', async (t) => {
+  const events = await speechRun({ manualTurns: true }, async (live) => {
+    await feed(live, concat(voice(1.5), quiet(1.5), voice(1.5)));
+    live.finalize();
+    await feed(live, voice(1.5)); // the speaker goes on: the VAD is still in speech
+  });
+  const s = speech(events);
+  t.same(s.map((e) => e.kind), ['started', 'stopped', 'finalized', 'started', 'done', 'stopped', 'done'], JSON.stringify(s.map((e) => e.kind)));
+  t.match(s[1], { kind: 'stopped', cause: 'finalize' });
+  t.match(s[2], { kind: 'finalized', segId: s[0]!.kind === 'started' ? s[0]!.segId : '' });
+  const finals = events.filter((e) => e.type === 'FINAL') as Extract<LiveEvent, { type: 'FINAL' }>[];
+  t.ok(finals.at(-1)!.end > 5.5, 'the speech after the finalize was transcribed too');
+});
+
+t.test('clear drops the open utterance (what is still spoken after it is a new one); a finalize with nothing open says so', async (t) => {
+  const events = await speechRun({}, async (live) => {
+    await feed(live, concat(quiet(0.5), voice(1.2)));
+    live.clear();
+    await feed(live, quiet(1));
+    live.finalize();
+  });
+  const s = speech(events);
+  t.match(s.slice(0, 3), [{ kind: 'started' }, { kind: 'stopped', cause: 'clear' }, { kind: 'done' }]);
+  const cleared = s[0]!.kind === 'started' ? s[0]!.segId : '';
+  t.notOk(events.some((e) => e.type === 'FINAL' && e.segId === cleared && e.text), 'no text from the cleared audio');
+  t.match(s.at(-1), { kind: 'finalized', segId: null }, 'a finalize with nothing open');
+});
