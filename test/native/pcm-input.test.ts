@@ -50,3 +50,19 @@ t.test('raw PCM: s16le and f32le, channels averaged, frames split anywhere', asy
   const b = input.push(bytes.subarray(3));
   t.equal(a.length + b.length, 3, 'an odd byte waits for its other half');
 });
+
+for (const [format, encoding] of [['mulaw', 'u-law'], ['alaw', 'a-law']] as const) {
+  t.test(`G.711 ${format} (sox's own encoder) decodes to the tone it was`, async (t) => {
+    const { execFileSync } = await import('node:child_process');
+    const bytes = new Uint8Array(execFileSync('sox', ['-n', '-r', '8000', '-c', '1', '-e', encoding, '-t', 'raw', '-', 'synth', '1', 'sine', '1000', 'vol', '0.5']));
+    t.equal(bytes.length, 8000, 'one byte per sample');
+    const decoded = pcmToMono(bytes, format, 1);
+    t.ok(Math.abs(crossings(decoded) - 1000) < 5, 'still 1 kHz');
+    t.ok(Math.abs(rms(decoded) - 0.5 / Math.SQRT2) < 0.01, `level kept (rms ${rms(decoded).toFixed(4)})`);
+    // and sample for sample what sox's own decoder makes of the same bytes
+    const reference = execFileSync('sox', ['-t', 'raw', '-r', '8000', '-c', '1', '-e', encoding, '-', '-t', 'raw', '-e', 'signed-integer', '-b', '16', '-'], { input: bytes });
+    const expected = new Int16Array(reference.buffer, reference.byteOffset, reference.length / 2);
+    const worst = decoded.reduce((m, v, i) => Math.max(m, Math.abs(v * 32768 - expected[i]!)), 0);
+    t.ok(worst <= 1, `equal to sox's decoding (worst ${worst} of 32768)`);
+  });
+}
