@@ -44,6 +44,8 @@ export interface HubConfig {
   vad: 'silero' | 'energy';
   /** which whisper implementation the engine workers run; auto: the hub's whisper.cpp addon when it is built */
   engine: 'auto' | 'whisper.cpp' | 'napi-rs';
+  /** how the whisper.cpp addon dates words: token timestamps, or DTW over the model's alignment heads */
+  wordTiming: 'tokens' | 'dtw';
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -67,6 +69,7 @@ export const SETTINGS = {
   HUB_VAD: 'vad',
   HUB_ENGINE: 'engine',
   HUB_ENGINE_SLOTS: 'engine-slots',
+  HUB_WORD_TIMING: 'word-timing',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -116,6 +119,7 @@ const schema = z.object({
   HUB_VAD: z.enum(['silero', 'energy'], { error: 'HUB_VAD must be silero or energy' }).default('silero'),
   HUB_ENGINE: z.enum(['auto', 'whisper.cpp', 'napi-rs'], { error: 'HUB_ENGINE must be auto, whisper.cpp or napi-rs' }).default('auto'),
   HUB_ENGINE_SLOTS: integer('HUB_ENGINE_SLOTS', 1, 32).default(1),
+  HUB_WORD_TIMING: z.enum(['tokens', 'dtw'], { error: 'HUB_WORD_TIMING must be tokens or dtw' }).default('tokens'),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -182,6 +186,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     streamIdleMs: c.HUB_STREAM_IDLE_SEC * 1000,
     vad: c.HUB_VAD,
     engine: c.HUB_ENGINE,
+    wordTiming: c.HUB_WORD_TIMING,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

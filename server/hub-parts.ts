@@ -75,7 +75,7 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     (what, error) => log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
     { inspect: inspector.inspect, onWrite: (ms) => metrics.storeWriteSeconds.observe(ms / 1000) },
   );
-  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, log });
+  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
   // The scheduler hands out every slot of every worker.
   const scheduler = new Scheduler(engine.slots, () => inspector.touch('scheduler'));
   const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);

@@ -25,6 +25,8 @@ export interface EnginePoolOptions {
   threadsPerJob: number;
   /** which whisper implementation the workers run (default: @napi-rs/whisper) */
   impl?: 'whisper.cpp' | 'napi-rs';
+  /** how the whisper.cpp addon dates words (default: token timestamps) */
+  wordTiming?: 'tokens' | 'dtw';
   log?: LogFn;
 }
 
@@ -178,7 +180,7 @@ export class EnginePool extends EventEmitter {
   private spawn(member: Member): void {
     if (this.closed) return;
     const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
-      env: { ENGINE_MODELS: JSON.stringify(this.options.modelPaths), ENGINE_THREADS: String(this.options.threadsPerJob), ENGINE_IMPL: this.options.impl ?? 'napi-rs' },
+      env: { ENGINE_MODELS: JSON.stringify(this.options.modelPaths), ENGINE_THREADS: String(this.options.threadsPerJob), ENGINE_IMPL: this.options.impl ?? 'napi-rs', ENGINE_WORD_TIMING: this.options.wordTiming ?? 'tokens' },
       nice: WORKER_NICENESS,
     });
     member.worker = worker;

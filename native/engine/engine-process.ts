@@ -58,8 +58,9 @@ function opener(impl: 'whisper.cpp' | 'napi-rs', first: string): (path: string) 
   for (const file of candidates) {
     try {
       const addon = loadAddon(file);
-      const opened = openWhisperCpp(addon, first);
-      return (path) => (path === first ? opened : openWhisperCpp(addon, path));
+      const dtw = process.env.ENGINE_WORD_TIMING === 'dtw';
+      const opened = openWhisperCpp(addon, first, { dtw });
+      return (path) => (path === first ? opened : openWhisperCpp(addon, path, { dtw }));
     } catch (error) {
       if (!isLoadError(error)) throw error; // the model itself
       failures.push(`${file}: ${(error as Error).message.split('\n')[0]}`);

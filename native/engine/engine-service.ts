@@ -40,6 +40,7 @@ export interface EngineServiceOptions {
   slotsPerWorker: number;
   threadsPerJob: number;
   engine?: 'auto' | 'whisper.cpp' | 'napi-rs';
+  wordTiming?: 'tokens' | 'dtw';
   log: LogFn;
 }
 
@@ -153,7 +154,7 @@ export class EngineService {
       for (const spec of specs) models.push({ ...(await resolveModel(spec, cache, log)), spec });
       this.models = models;
       const { workers, slotsPerWorker, threadsPerJob } = this.options;
-      this.pool = new EnginePool({ modelPaths: [...new Set(models.map((m) => m.path))], size: workers, slotsPerWorker, threadsPerJob, impl: this.impl.impl, log });
+      this.pool = new EnginePool({ modelPaths: [...new Set(models.map((m) => m.path))], size: workers, slotsPerWorker, threadsPerJob, impl: this.impl.impl, ...(this.options.wordTiming ? { wordTiming: this.options.wordTiming } : {}), log });
       await this.pool.ready();
       this.loaded = true;
       const info = this.pool.workers()[0]?.engine;

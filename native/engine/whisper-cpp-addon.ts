@@ -64,7 +64,7 @@ export interface AddonDevice {
 }
 
 export interface WhisperAddon {
-  Model: new (path: string, options?: { useGpu?: boolean; gpuDevice?: number; flashAttn?: boolean }) => AddonModel;
+  Model: new (path: string, options?: { useGpu?: boolean; gpuDevice?: number; flashAttn?: boolean; dtw?: boolean }) => AddonModel;
   devices(): AddonDevice[];
   version: string;
   backend: 'cpu' | 'cuda';

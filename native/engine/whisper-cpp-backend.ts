@@ -7,8 +7,9 @@ import type { Backend, BackendParams, BackendRun } from './backend.ts';
 import type { EngineInfo, EngineSegment } from './types.ts';
 import type { AddonSegment, WhisperAddon } from './whisper-cpp-addon.ts';
 
-export function openWhisperCpp(addon: WhisperAddon, modelPath: string): Backend {
-  const model = new addon.Model(modelPath, { useGpu: true });
+/** `dtw`: words dated by DTW over the model's alignment heads (flash attention off) instead of token timestamps. */
+export function openWhisperCpp(addon: WhisperAddon, modelPath: string, options: { dtw?: boolean } = {}): Backend {
+  const model = new addon.Model(modelPath, { useGpu: true, ...(options.dtw ? { dtw: true } : {}) });
   const gpu = addon.backend === 'cuda' ? addon.devices().find((d) => d.type === 'gpu') : undefined;
   const info: EngineInfo = { impl: 'whisper.cpp', version: addon.version, backend: gpu ? 'cuda' : 'cpu', ...(gpu ? { device: gpu.description } : {}) };
   return {

@@ -30,8 +30,8 @@ const realModel = process.env.WHISPER_TEST_MODEL;
 const never = new AbortController().signal;
 const SR = 16_000;
 
-function openPool(t: Test, modelPath: string, threads = 2, slotsPerWorker = 1) {
-  const pool = new EnginePool({ modelPaths: [modelPath], size: 1, slotsPerWorker, threadsPerJob: threads, impl: 'whisper.cpp' });
+function openPool(t: Test, modelPath: string, threads = 2, slotsPerWorker = 1, wordTiming: 'tokens' | 'dtw' = 'tokens') {
+  const pool = new EnginePool({ modelPaths: [modelPath], size: 1, slotsPerWorker, threadsPerJob: threads, impl: 'whisper.cpp', wordTiming });
   t.teardown(() => pool.close());
   return pool;
 }
@@ -98,6 +98,23 @@ if (!realModel || !hasRealSpeech()) {
     const wer = pooledWer(pairs);
     t.comment(`the addon on the ten single utterances: ${formatWer(wer)}`);
     t.ok(wer.wer <= 0.15, `WER ${(wer.wer * 100).toFixed(1)}% within 15%`);
+  });
+
+  t.test('HUB_WORD_TIMING=dtw: words dated by DTW (the alignment heads of tiny.en), in order and inside their segment; the same text', async (t) => {
+    const dtw = openPool(t, realModel, 2, 1, 'dtw');
+    const tokens = openPool(t, realModel);
+    await Promise.all([dtw.ready(), tokens.ready()]);
+    for (const u of utterances().slice(0, 3)) {
+      const samples = await samplesOf(u.path);
+      const [a, b] = [await dtw.run({ samples, language: 'en' }, never), await tokens.run({ samples, language: 'en' }, never)];
+      t.equal(a.segments.map((s) => s.text).join(' '), b.segments.map((s) => s.text).join(' '), `${u.id}: the same text`);
+      for (const s of a.segments) {
+        const words = s.words ?? [];
+        t.ok(words.length > 0 && words.every((w, i) => w.start >= s.start && w.end <= s.end && w.start <= w.end && (i === 0 || w.start >= words[i - 1]!.start)), `${u.id}: words in order and inside [${s.start}, ${s.end}]`);
+      }
+      const starts = (r: typeof a) => r.segments.flatMap((s) => (s.words ?? []).map((w) => w.start)).join();
+      t.not(starts(a), starts(b), `${u.id}: dated otherwise than by token timestamps`);
+    }
   });
 
   t.test('cancel stops the run inside whisper: same process, the slot free again', async (t) => {

@@ -3,7 +3,9 @@
 // from the model's pool (so several jobs share one model, on the CPU or one
 // GPU), reports segments as whisper emits them, and can be aborted inside the
 // run through whisper's abort callback. Segments carry words (token
-// timestamps, joined into words here so multi-byte text is never split),
+// timestamps, or DTW alignment over the model's alignment heads when the
+// model is loaded with `dtw`; joined into words here so multi-byte text is
+// never split),
 // their probabilities, the average log probability and the no-speech
 // probability. The JS side is native/engine/whisper-cpp.ts; nothing here
 // decides policy (which segments to keep): it reports what whisper says.
@@ -87,7 +89,38 @@ bool isQuiet(const std::vector<float>& samples, size_t from) {
   return true;
 }
 
-Segment readSegment(whisper_context* ctx, whisper_state* state, int i) {
+/**
+ * The alignment heads of the model in `path`, told by its shape (whisper.cpp
+ * keeps the published heads per model; the shape is all a ggml file says of
+ * which model it is). A shape no published model has gets the heads of the
+ * top half of its text layers. Large v1 and v2 share a shape: v2's heads.
+ */
+struct Alignment {
+  whisper_alignment_heads_preset preset = WHISPER_AHEADS_N_TOP_MOST;
+  int nTop = 1;
+};
+
+Alignment alignmentOf(const std::string& path) {
+  Alignment a;
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) return a;
+  int32_t h[12] = {0};  // magic, n_vocab, n_audio_ctx, n_audio_state, n_audio_head, n_audio_layer, n_text_ctx, n_text_state, n_text_head, n_text_layer, n_mels, ftype
+  const size_t read = std::fread(h, sizeof(int32_t), 12, f);
+  std::fclose(f);
+  if (read < 12) return a;
+  const int vocab = h[1], state = h[3], textLayers = h[9], mels = h[10];
+  const bool english = vocab == 51864;
+  a.nTop = std::max(1, textLayers / 2);
+  if (state == 384 && textLayers == 4) a.preset = english ? WHISPER_AHEADS_TINY_EN : WHISPER_AHEADS_TINY;
+  else if (state == 512 && textLayers == 6) a.preset = english ? WHISPER_AHEADS_BASE_EN : WHISPER_AHEADS_BASE;
+  else if (state == 768 && textLayers == 12) a.preset = english ? WHISPER_AHEADS_SMALL_EN : WHISPER_AHEADS_SMALL;
+  else if (state == 1024 && textLayers == 24) a.preset = english ? WHISPER_AHEADS_MEDIUM_EN : WHISPER_AHEADS_MEDIUM;
+  else if (state == 1280 && textLayers == 32) a.preset = mels == 128 ? WHISPER_AHEADS_LARGE_V3 : WHISPER_AHEADS_LARGE_V2;
+  else if (state == 1280 && textLayers == 4 && mels == 128) a.preset = WHISPER_AHEADS_LARGE_V3_TURBO;
+  return a;
+}
+
+Segment readSegment(whisper_context* ctx, whisper_state* state, int i, bool dtw) {
   Segment s;
   s.t0 = whisper_full_get_segment_t0_from_state(state, i);
   s.t1 = whisper_full_get_segment_t1_from_state(state, i);
@@ -107,7 +140,14 @@ Segment readSegment(whisper_context* ctx, whisper_state* state, int i) {
     }
     Word& w = s.words.back();
     if (w.tokens > 0) w.text += piece;
-    w.t1 = d.t1;
+    // DTW dates where each token starts: a word starts with its first token, and ends where the next one starts.
+    if (dtw && d.t_dtw >= 0) {
+      if (w.tokens == 0) {
+        w.t0 = d.t_dtw;
+        if (s.words.size() > 1) s.words[s.words.size() - 2].t1 = std::max(s.words[s.words.size() - 2].t0, d.t_dtw);
+      }
+    }
+    w.t1 = std::max(w.t0, d.t1);
     w.pSum += d.p;
     w.tokens++;
   }
@@ -205,6 +245,15 @@ class Model : public Napi::ObjectWrap<Model> {
       if (o.Has("useGpu")) params.use_gpu = o.Get("useGpu").ToBoolean();
       if (o.Has("gpuDevice") && o.Get("gpuDevice").IsNumber()) params.gpu_device = o.Get("gpuDevice").As<Napi::Number>().Int32Value();
       if (o.Has("flashAttn")) params.flash_attn = o.Get("flashAttn").ToBoolean();
+      if (o.Has("dtw") && o.Get("dtw").ToBoolean()) {
+        // whisper.cpp computes DTW from the attention weights, which flash attention never forms.
+        const Alignment a = alignmentOf(path);
+        params.flash_attn = false;
+        params.dtw_token_timestamps = true;
+        params.dtw_aheads_preset = a.preset;
+        params.dtw_n_top = a.nTop;
+        dtw_ = true;
+      }
     }
     ctx_ = whisper_init_from_file_with_params_no_state(path.c_str(), params);
     if (!ctx_) throw Napi::Error::New(env, "cannot load the model " + path + " (not a whisper.cpp ggml model, or unreadable)");
@@ -230,9 +279,11 @@ class Model : public Napi::ObjectWrap<Model> {
   }
 
   whisper_context* ctx() const { return ctx_; }
+  bool dtw() const { return dtw_; }
 
  private:
   whisper_context* ctx_ = nullptr;
+  bool dtw_ = false;
   std::mutex mu_;
   std::vector<whisper_state*> free_;
   int created_ = 0;
@@ -331,7 +382,7 @@ class Model : public Napi::ObjectWrap<Model> {
           Run* r = static_cast<Run*>(data);
           const int n = whisper_full_n_segments_from_state(state);
           for (int i = n - nNew; i < n; i++) {
-            auto* m = new Message{nullptr, readSegment(ctx, state, i)};
+            auto* m = new Message{nullptr, readSegment(ctx, state, i, r->model->dtw())};
             r->tsfn.NonBlockingCall(m, Deliver);
           }
         };
@@ -342,7 +393,7 @@ class Model : public Napi::ObjectWrap<Model> {
       if (run->tailSkipped && !run->aborted->load()) run->code = 0;  // stopped on purpose: what was decoded stands
       if (run->code == 0 && !run->aborted->load()) {
         const int n = whisper_full_n_segments_from_state(run->state);
-        for (int i = 0; i < n; i++) run->segments.push_back(readSegment(ctx, run->state, i));
+        for (int i = 0; i < n; i++) run->segments.push_back(readSegment(ctx, run->state, i, run->model->dtw()));
         const int lang = whisper_full_lang_id_from_state(run->state);
         run->language = lang >= 0 ? whisper_lang_str(lang) : "";
       }
