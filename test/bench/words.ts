@@ -71,7 +71,10 @@ for (let s = 0; s * 8 < words.length; s++) {
   parts.push(new Float32Array(0.5 * SR));
   const audio = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
-  for (const p of parts) (audio.set(p, o), (o += p.length));
+  for (const p of parts) {
+    audio.set(p, o);
+    o += p.length;
+  }
   sentences.push({ audio, truth });
 }
 rmSync(dir, { recursive: true, force: true });
@@ -84,10 +87,13 @@ function matched(reference: Timed[], hypothesis: Timed[]): [Timed, Timed][] {
   for (let i = 1; i <= r.length; i++) for (let j = 1; j <= h.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (r[i - 1] === h[j - 1] ? 0 : 1));
   const pairs: [Timed, Timed][] = [];
   for (let i = r.length, j = h.length; i > 0 && j > 0; ) {
-    if (r[i - 1] === h[j - 1] && d[i]![j] === d[i - 1]![j - 1]) (pairs.unshift([reference[i - 1]!, hypothesis[j - 1]!]), i--, j--);
-    else if (d[i]![j] === d[i - 1]![j]! + 1) i--;
-    else if (d[i]![j] === d[i]![j - 1]! + 1) j--;
-    else (i--, j--);
+    const diagonal = r[i - 1] === h[j - 1] && d[i]![j] === d[i - 1]![j - 1];
+    if (diagonal) pairs.unshift([reference[i - 1]!, hypothesis[j - 1]!]);
+    if (diagonal || (d[i]![j] !== d[i - 1]![j]! + 1 && d[i]![j] !== d[i]![j - 1]! + 1)) {
+      i--;
+      j--;
+    } else if (d[i]![j] === d[i - 1]![j]! + 1) i--;
+    else j--;
   }
   return pairs;
 }
