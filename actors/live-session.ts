@@ -32,8 +32,8 @@ export interface LiveConnection {
   follow(taskId: string): void;
   batch(run: () => void): void;
   end(code: number, reason: string): void;
-  /** an utterance started, stopped or is done (for clients that report turns; the hub's own protocol has no frame for it) */
-  onSpeech?(speech: SpeechEvent): void;
+  /** an utterance of session `id` started, stopped or is done, or words have paused (for clients that report turns; not task frames) */
+  onSpeech?(speech: SpeechEvent, id: string): void;
   /** false: the client cannot resume (another API's socket), so a drop ends the session with what was said */
   readonly resumable?: boolean;
 }
@@ -96,7 +96,7 @@ export class LiveSession {
     this.actor = actor;
     actor.start();
     const watch = actor.subscribe({ complete: () => (watch.unsubscribe(), this.ended()) });
-    actor.on('speech', ({ speech }) => this.conn?.onSpeech?.(speech));
+    actor.on('speech', ({ speech }) => this.conn?.onSpeech?.(speech, this.id!));
     const conn = this.conn;
     if (!conn || conn.gone) return void actor.send({ type: 'DISCONNECTED' });
     this.attach(conn);

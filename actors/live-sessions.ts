@@ -20,6 +20,8 @@ export interface LiveSessionsDeps extends LiveSessionDeps {
   createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions; turns?: TurnOptions }): Promise<StreamActor>;
   utilization(): number;
   limits: { maxStreams: number; maxStreamsPerUser: number };
+  /** how utterances end unless a session says otherwise (HUB_ENDPOINTING) */
+  rule?: 'words' | 'silence';
   shuttingDown(): boolean;
 }
 
@@ -40,7 +42,7 @@ export class LiveSessions {
     if (needsFfmpeg(params.format) && !this.deps.ffmpeg) {
       return void refuseConnection(conn, CLOSE.badAudioFormat, 'unsupported_audio', `${FFMPEG_MISSING}; send raw PCM (format=s16le or f32le) instead`);
     }
-    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params, { ...turnsOf(params), ...turns });
+    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params, { ...(this.deps.rule ? { rule: this.deps.rule } : {}), ...turnsOf(params), ...turns });
   }
 
   private start(conn: LiveConnection, params: StreamParams, turns: TurnOptions): LiveSession | undefined {
@@ -95,8 +97,10 @@ export class LiveSessions {
   }
 }
 
-/** `endpointing=` as turn options: false ends utterances only on request, a number of ms is the silence that ends one. */
+/** `endpointing=` and `utterance_end_ms=` as turn options: false ends utterances only on request, a number of ms is the silence that ends any. */
 function turnsOf(params: StreamParams): TurnOptions {
-  if (params.endpointing === false) return { manual: true };
-  return params.endpointing !== undefined ? { endSilenceMs: params.endpointing } : {};
+  return {
+    ...(params.endpointing === false ? { manual: true } : params.endpointing !== undefined ? { endSilenceMs: params.endpointing } : {}),
+    ...(params.utterance_end_ms !== undefined ? { utteranceEndMs: params.utterance_end_ms } : {}),
+  };
 }

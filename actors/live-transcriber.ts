@@ -15,9 +15,18 @@
 // - LocalAgreement-2 at segment level: a segment whose text two consecutive
 //   passes agree on, and that is not the last one, is final: it is emitted, and
 //   its audio leaves the window, which therefore stays bounded.
-// - The utterance ends (final pass over what is left) after the VAD's end
-//   silence (unless the session's turns are manual), on `finalize`, on `flush`
-//   (close), or when the window reaches MAX_WINDOW_SEC; `clear` drops it.
+// - Pauses (endpointer.ts): the VAD reports every pause of 120 ms; a pause
+//   gets a pass at once (a running pass that cannot hear it is stopped), so
+//   the endpointer hears how the words end. Where that pass's words end a
+//   sentence at a pause that lasted 240 ms or more, the text before it is
+//   final and the rest is the next utterance (pause-split.ts) — even if the
+//   speaker went on meanwhile. A pause that goes on ends the utterance after
+//   the session's endpointing silence (longer after a dangling word); when
+//   the last pass heard all its speech, that pass is its final (no extra
+//   pass). With the `silence` rule the VAD's end silence alone ends an
+//   utterance. Also on `finalize`, on `flush` (close), or when the window
+//   reaches MAX_WINDOW_SEC; never on silence if the turns are manual;
+//   `clear` drops it.
 // - Speech events say when an utterance started, stopped (and why) and when
 //   its last final was made, for the adapters of other APIs that report turns.
 import type { Engine } from './chunk-runner.ts';
@@ -28,6 +37,8 @@ import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/va
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
 import { PreRoll, append, audioOf, spanOf, wordsOf, type Utterance } from './utterance.ts';
+import { ENDPOINTING, endpoint } from './endpointer.ts';
+import { splitAtPause, type Split } from './pause-split.ts';
 import { InOrder } from './in-order.ts';
 
 export const PARTIAL_STEP_MS = 500;
@@ -37,15 +48,22 @@ export const LAG_WARNING_SEC = 5;
 /** closed utterances waiting for their final pass, at most (in seconds of audio): older ones are dropped */
 export const MAX_BACKLOG_SEC = 120;
 
-/** How a session's turns end: after the VAD's end silence (its length and threshold per session), or only when the client says. */
+/** How a session's turns end (per session; the hub's HUB_ENDPOINTING picks the rule). */
 export interface TurnOptions {
-  /** ms of silence that end an utterance (default: the VAD's, 600) */
+  /** ms of silence that end any utterance (default ENDPOINTING.defaultMs); a complete sentence ends sooner under the `words` rule */
   endSilenceMs?: number;
   /** the speech probability the VAD needs (Silero; default 0.5) */
   threshold?: number;
   /** silence never ends an utterance: only finalize, close or the window cap do */
   manual?: boolean;
+  /** `words` (default): the endpointer listens to the words; `silence`: the VAD's end silence alone ends an utterance */
+  rule?: 'words' | 'silence';
+  /** after this much audio with no new words following a final, an `utterance_end` speech event */
+  utteranceEndMs?: number;
 }
+
+/** The silence after which the session's VAD reports the end of speech: a pause (the words rule decides), or the end itself. */
+export const vadEndSilenceMs = (turns: TurnOptions) => (turns.rule === 'silence' && !turns.manual ? (turns.endSilenceMs ?? ENDPOINTING.silenceRuleMs) : ENDPOINTING.pauseMs);
 
 /** Why an utterance stopped. */
 export type StopCause = 'silence' | 'finalize' | 'close' | 'length' | 'clear';
@@ -59,7 +77,9 @@ export type SpeechEvent =
   | { kind: 'started'; segId: string; at: number }
   | { kind: 'stopped'; segId: string; at: number; cause: StopCause }
   | { kind: 'done'; segId: string }
-  | { kind: 'finalized'; segId: string | null };
+  | { kind: 'finalized'; segId: string | null }
+  /** `utteranceEndMs` of audio have followed the last final's last word with no new speech */
+  | { kind: 'utterance_end'; lastWordEnd: number };
 
 export type LiveEvent =
   | { type: 'PARTIAL'; segId: string; start: number; end: number; text: string; words?: Word[] }
@@ -80,8 +100,8 @@ export interface LiveTranscriberDeps {
   startAt?: number;
   /** finds the utterances (default: the energy detector); the transcriber closes it when it stops */
   detector?: VoiceDetector;
-  /** silence does not end utterances (TurnOptions.manual) */
-  manualTurns?: boolean;
+  /** how utterances end */
+  turns?: TurnOptions;
   onPass?: (pass: PassTiming) => void;
 }
 
@@ -107,6 +127,13 @@ export class LiveTranscriber {
   private segCounter = 0;
   private lagWarned = false;
   private vadSpeaking = false; // the detector's last word: inside speech
+  private routed: number; // samples routed so far (the VAD answers after push)
+  /** the open utterance's pauses (sample positions; `end` absent: still silent) */
+  private pauses: { start: number; end?: number }[] = [];
+  /** the pass running now, and how to stop it when a pause needs a pass that hears it */
+  private pass: { u: Utterance; covers: number; final: boolean; stop: AbortController } | undefined;
+  private lastWordEnd = 0; // seconds: the end of the last final word said
+  private utteranceEndFor = 0; // lastWordEnd for which utterance_end was said
   private readonly abort = new AbortController();
   private readonly vadAnswers = new InOrder<VadEvent[]>(this.abort.signal, () => []); // routed in arrival order
 
@@ -115,7 +142,8 @@ export class LiveTranscriber {
     private readonly emit: (event: LiveEvent) => void,
   ) {
     this.position = deps.startAt ?? 0;
-    this.vad = deps.detector ?? new EnergyVad({}, this.position);
+    this.routed = this.position;
+    this.vad = deps.detector ?? new EnergyVad({ endSilenceMs: vadEndSilenceMs(deps.turns ?? {}) }, this.position);
   }
 
   push(samples: Float32Array): void {
@@ -177,14 +205,21 @@ export class LiveTranscriber {
   }
 
   private route(samples: Float32Array, from: number, events: VadEvent[]): void {
+    const turns = this.deps.turns ?? {};
     let cursor = 0; // index into samples already routed
     for (const event of events) {
       const at = Math.max(0, Math.min(samples.length, event.at - from));
       this.vadSpeaking = event.type === 'start';
-      if (this.current) append(this.current, samples.subarray(cursor, at)); // (a manual turn spans pauses)
+      if (this.current) append(this.current, samples.subarray(cursor, at)); // (a paused or manual turn spans pauses)
       else this.preRoll.remember(samples.subarray(cursor, at));
-      if (event.type === 'start') this.current ??= this.open(from + at);
-      else if (!this.deps.manualTurns) this.closeCurrent('silence');
+      if (event.type === 'start') {
+        this.current ??= this.open(from + at);
+        const pause = this.pauses.at(-1);
+        if (pause && pause.end === undefined) pause.end = Math.max(pause.start, event.at); // speech again: the pause is over
+      } else if (this.current && !turns.manual) {
+        if (turns.rule === 'silence') this.closeCurrent('silence');
+        else this.paused(this.current, Math.max(this.current.start, event.speechEnd ?? event.at));
+      }
       cursor = at;
     }
     const rest = samples.subarray(cursor);
@@ -192,9 +227,71 @@ export class LiveTranscriber {
     if (!this.current && this.vadSpeaking && rest.length > 0) this.current = this.open(from + cursor);
     if (this.current) append(this.current, rest);
     else this.preRoll.remember(rest);
+    this.routed = from + samples.length;
     if (this.current && this.current.length >= MAX_WINDOW_SEC * SAMPLE_RATE) this.closeCurrent('length');
+    this.considerEnd();
+    this.checkUtteranceEnd();
     this.checkLag();
     this.pump();
+  }
+
+  /** The open utterance paused at `at`: a pass must hear it (a running one that cannot is stopped). */
+  private paused(u: Utterance, at: number): void {
+    this.pauses.push({ start: at });
+    const pass = this.pass;
+    if (pass && !pass.final && pass.u === u && pass.covers < at + HEARD_AFTER_PAUSE) pass.stop.abort();
+  }
+
+  /** The pause still going on in the open utterance, if any. */
+  private get openPause(): { start: number } | undefined {
+    const pause = this.pauses.at(-1);
+    return pause && pause.end === undefined ? pause : undefined;
+  }
+
+  /** A paused utterance: does the endpointer end it now? Ended with a pass that heard all its speech, that pass is its final. */
+  private considerEnd(): void {
+    const u = this.current;
+    const pause = this.openPause;
+    if (!u || !pause) return;
+    const covered = this.heardUpTo(u) >= pause.start + HEARD_AFTER_PAUSE && u.previous !== undefined;
+    const heard = covered ? dropOverlap(joinText(u.previous ?? []), u.tail) || u.tail.join(' ') : undefined;
+    const silenceMs = ((this.routed - pause.start) / SAMPLE_RATE) * 1000;
+    const maxMs = this.deps.turns?.endSilenceMs ?? ENDPOINTING.defaultMs;
+    if (endpoint({ silenceMs, heard, maxMs }) === 'wait') return;
+    // A pass that will hear the whole pause is on its way: its text is the final, unless it is very late.
+    const coming = this.pass && !this.pass.final && this.pass.u === u && this.pass.covers >= pause.start + HEARD_AFTER_PAUSE;
+    if (!covered && coming && silenceMs < maxMs + ENDPOINTING.passGraceMs) return;
+    if (!covered) return this.closeCurrent('silence');
+    // The last pass heard every word: its text is the final, no pass needed.
+    this.endWith(u, u.previous ?? [], u.passedLength, 'silence');
+  }
+
+  /** Ends the open utterance `u` with `segments` (of a pass over `length` samples) as its final, no pass needed. */
+  private endWith(u: Utterance, segments: EngineSegment[], length: number, cause: StopCause): void {
+    this.current = undefined;
+    this.pauses = [];
+    u.closed = true;
+    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + length), cause });
+    this.emitFinal(u, segments, length);
+    this.speech({ kind: 'done', segId: u.segId });
+  }
+
+  /** The stream position up to which the last pass over `u` heard. */
+  private heardUpTo(u: Utterance): number {
+    return u.start + u.passedLength;
+  }
+
+  /** Pauses of the open utterance `u` in seconds from its window's start, as pause-split takes them. */
+  private pausesIn(u: Utterance) {
+    return this.pauses.filter((p) => p.start > u.start).map((p) => ({ start: (p.start - u.start) / SAMPLE_RATE, ...(p.end !== undefined ? { end: (p.end - u.start) / SAMPLE_RATE } : {}) }));
+  }
+
+  private checkUtteranceEnd(): void {
+    const wait = this.deps.turns?.utteranceEndMs;
+    if (wait === undefined || this.current || this.finals.length > 0 || this.running || this.lastWordEnd <= this.utteranceEndFor) return;
+    if (this.routed / SAMPLE_RATE - this.lastWordEnd < wait / 1000) return;
+    this.utteranceEndFor = this.lastWordEnd;
+    this.speech({ kind: 'utterance_end', lastWordEnd: this.lastWordEnd });
   }
 
   private open(at: number): Utterance {
@@ -206,6 +303,10 @@ export class LiveTranscriber {
   private closeCurrent(cause: StopCause): void {
     const u = this.current;
     if (!u) return;
+    // Closed in a pause that the last pass heard whole (a finalize, the end of the stream): that pass is the final.
+    const pause = this.openPause;
+    if ((cause === 'finalize' || cause === 'close') && pause && u.previous && this.heardUpTo(u) >= pause.start + HEARD_AFTER_PAUSE) return this.endWith(u, u.previous, u.passedLength, cause);
+    this.pauses = [];
     u.closed = true;
     this.finals.push(u);
     this.current = undefined;
@@ -244,7 +345,11 @@ export class LiveTranscriber {
     const final = this.finals.shift();
     if (final) return void this.run(final, true);
     const u = this.current;
-    if (u && u.length - u.passedLength >= (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE) return void this.run(u, false);
+    // A partial pass per PARTIAL_STEP_MS of new speech; a pause gets one at once (the endpointer wants to hear how the words end).
+    const pause = this.pauses.at(-1);
+    const unheardPause = u && pause !== undefined && this.heardUpTo(u) < pause.start + HEARD_AFTER_PAUSE && u.start + u.length >= pause.start + HEARD_AFTER_PAUSE;
+    const due = u && (u.length - u.passedLength >= (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE || unheardPause);
+    if (u && due) return void this.run(u, false);
     if (this.flushing && !this.current) {
       this.flushing = false;
       this.emit({ type: 'FLUSHED' });
@@ -254,14 +359,17 @@ export class LiveTranscriber {
   private async run(u: Utterance, final: boolean): Promise<void> {
     this.running = true;
     const audio = audioOf(u);
+    const stop = new AbortController();
+    this.pass = { u, covers: u.start + audio.length, final, stop };
+    const signal = AbortSignal.any([this.abort.signal, stop.signal]);
     try {
       const requested = performance.now();
-      const lease = await this.deps.scheduler.acquire({ userId: this.deps.userId, taskId: this.deps.taskId, priority: 'live' }, this.abort.signal);
+      const lease = await this.deps.scheduler.acquire({ userId: this.deps.userId, taskId: this.deps.taskId, priority: 'live' }, signal);
       let segments: EngineSegment[];
       try {
         const started = performance.now();
         const job = { samples: audio, fitContext: true, language: this.deps.language, ...(this.deps.options ? { options: this.deps.options } : {}), tag: { taskId: this.deps.taskId } };
-        const result = await this.deps.engine.run(job, this.abort.signal, this.earlyPartials(u, audio.length));
+        const result = await this.deps.engine.run(job, signal, this.earlyPartials(u, audio.length));
         const done = performance.now();
         this.deps.onPass?.({ engineMs: result.engineMs, waitMs: started - requested, overheadMs: Math.max(0, done - started - result.engineMs) });
         segments = result.segments;
@@ -273,12 +381,17 @@ export class LiveTranscriber {
       else this.agree(u, segments);
     } catch (error) {
       if (this.abort.signal.aborted) return;
+      if (stop.signal.aborted) return; // stopped for a pass that hears a pause (finally goes on to it)
       this.emit({ type: 'PASS_FAILED', message: (error as Error).message });
       if (final) this.emitFinal(u, [], audio.length); // the utterance ends even so
     } finally {
       if (final && !this.abort.signal.aborted) this.speech({ kind: 'done', segId: u.segId });
       this.running = false;
+      this.pass = undefined;
     }
+    if (this.abort.signal.aborted) return;
+    this.considerEnd();
+    this.checkUtteranceEnd();
     this.checkLag();
     this.pump();
   }
@@ -300,11 +413,46 @@ export class LiveTranscriber {
   private emitFinal(u: Utterance, segments: EngineSegment[], length: number): void {
     const text = dropOverlap(joinText(segments), u.tail);
     // A final replaces the partial on screen even when it has no text left.
-    if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, segments, length), text, ...wordsOf(u, segments, text) });
+    if (text || u.shown) this.final(u, segments, length, text);
   }
 
-  /** LocalAgreement-2, per segment: what two passes agree on (but the last segment) is final. */
+  private final(u: Utterance, segments: EngineSegment[], length: number, text: string): void {
+    const span = spanOf(u, segments, length);
+    const timed = wordsOf(u, segments, text);
+    if (text) this.lastWordEnd = Math.max(this.lastWordEnd, timed.words?.at(-1)?.end ?? span.end);
+    this.emit({ type: 'FINAL', segId: u.segId, ...span, text, ...timed });
+  }
+
+  /**
+   * The pass's words end a sentence at a pause: what comes before is final.
+   * If the pause goes on and nothing was said after it, the utterance is over;
+   * else the rest of the window is the next utterance.
+   */
+  private splitAt(u: Utterance, split: Split): void {
+    const cut = Math.min(u.length, Math.round(split.cut * SAMPLE_RATE));
+    const rest = dropOverlap(joinText(split.after), []);
+    if (split.pause.end === undefined && !rest) return this.endWith(u, split.before, cut, 'silence');
+    const text = dropOverlap(joinText(split.before), u.tail);
+    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + cut), cause: 'silence' });
+    if (text || u.shown) this.final(u, split.before, cut, text);
+    this.speech({ kind: 'done', segId: u.segId });
+    // The rest of the window is the next utterance, under a new segId.
+    const after = audioOf(u).slice(cut);
+    const at = u.start + cut;
+    this.pauses = this.pauses.filter((p) => p.start > at);
+    Object.assign(u, { start: at, chunks: [after], length: after.length, passedLength: Math.max(0, u.passedLength - cut), segId: this.nextSegId(), shown: '', tail: [] });
+    u.previous = split.after.map((s) => shiftSegment(s, split.cut));
+    this.speech({ kind: 'started', segId: u.segId, at: seconds(at) });
+    const partial = joinText(u.previous);
+    if (!partial) return;
+    u.shown = partial;
+    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, u.previous, u.passedLength), text: partial, ...wordsOf(u, u.previous, partial) });
+  }
+
+  /** A partial pass's text: cut at a sentence-ending pause, or else what two passes agree on is final (LocalAgreement-2). */
   private agree(u: Utterance, segments: EngineSegment[]): void {
+    const split = u === this.current ? splitAtPause(segments, this.pausesIn(u), u.passedLength / SAMPLE_RATE, (this.routed - u.start) / SAMPLE_RATE) : undefined;
+    if (split) return this.splitAt(u, split);
     let agreed = 0;
     const previous = u.previous ?? [];
     while (agreed < segments.length - 1 && agreed < previous.length && sameText(segments[agreed]!.text, previous[agreed]!.text)) agreed++;
@@ -312,17 +460,18 @@ export class LiveTranscriber {
       const committed = segments.slice(0, agreed);
       const cut = Math.min(u.length, Math.round(committed.at(-1)!.end * SAMPLE_RATE));
       const text = dropOverlap(joinText(committed), u.tail);
-      if (text || u.shown) this.emit({ type: 'FINAL', segId: u.segId, ...spanOf(u, committed, cut), text, ...wordsOf(u, committed, text) }); // it replaces the partial on screen
+      if (text || u.shown) this.final(u, committed, cut, text); // it replaces the partial on screen
       u.tail = [...u.tail, ...words(text)].slice(-MAX_OVERLAP);
       // What is final leaves the window; the rest goes on under a new segId.
       const rest = audioOf(u).slice(cut);
+      this.pauses = this.pauses.filter((p) => p.start > u.start + cut);
       u.start += cut;
       u.chunks = [rest];
       u.length = rest.length;
       u.passedLength = Math.max(0, u.passedLength - cut);
       u.segId = this.nextSegId();
       u.shown = '';
-      const remaining = segments.slice(agreed).map((s) => ({ ...s, start: Math.max(0, s.start - cut / SAMPLE_RATE), end: Math.max(0, s.end - cut / SAMPLE_RATE) }));
+      const remaining = segments.slice(agreed).map((s) => shiftSegment(s, cut / SAMPLE_RATE));
       u.previous = remaining;
       segments = remaining;
     } else {
@@ -337,3 +486,12 @@ export class LiveTranscriber {
 }
 
 const seconds = (samples: number) => Math.round((samples / SAMPLE_RATE) * 1000) / 1000;
+
+/** A pause counts as heard by a pass that ran this far past where the speech stopped (the last word's tail is in). */
+const HEARD_AFTER_PAUSE = 0.1 * SAMPLE_RATE;
+
+/** A segment (and its words) `by` seconds earlier: its times in a window that now starts later. */
+function shiftSegment(s: EngineSegment, by: number): EngineSegment {
+  const move = (t: number) => Math.max(0, t - by);
+  return { ...s, start: move(s.start), end: move(s.end), ...(s.words ? { words: s.words.map((w) => ({ ...w, start: move(w.start), end: move(w.end) })) } : {}) };
+}

@@ -6,7 +6,7 @@
 // carries on; one that does not is flushed and marked `interrupted`.
 import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import type { Task, TaskError, TaskEventFrame, TaskStatus, Word } from '../client/protocol/types.ts';
-import { LiveTranscriber, type LiveEvent, type LiveTranscriberDeps, type PassTiming, type SpeechEvent, type TurnOptions } from './live-transcriber.ts';
+import { LiveTranscriber, vadEndSilenceMs, type LiveEvent, type LiveTranscriberDeps, type PassTiming, type SpeechEvent, type TurnOptions } from './live-transcriber.ts';
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
@@ -79,8 +79,8 @@ export function createStreamMachine(services: StreamServices) {
           language: task.language,
           ...(task.options ? { options: task.options } : {}),
           startAt,
-          detector: services.detector?.(startAt, task.id, turns) ?? new EnergyVad(turns.endSilenceMs ? { endSilenceMs: turns.endSilenceMs } : {}, startAt),
-          manualTurns: turns.manual === true,
+          detector: services.detector?.(startAt, task.id, turns) ?? new EnergyVad({ endSilenceMs: vadEndSilenceMs(turns) }, startAt),
+          turns,
           onPass: (pass) => services.onPass?.(task.id, pass),
         };
         const live = new LiveTranscriber(deps, (event) => sendBack(event));

@@ -46,6 +46,8 @@ export interface HubConfig {
   engine: 'auto' | 'whisper.cpp' | 'napi-rs';
   /** how the whisper.cpp addon dates words: token timestamps, or DTW over the model's alignment heads */
   wordTiming: 'tokens' | 'dtw';
+  /** how live utterances end: the endpointer listens to the words, or the VAD's end silence alone */
+  endpointing: 'words' | 'silence';
   mongodbUri: string | undefined;
   logLevel: string;
 }
@@ -70,6 +72,7 @@ export const SETTINGS = {
   HUB_ENGINE: 'engine',
   HUB_ENGINE_SLOTS: 'engine-slots',
   HUB_WORD_TIMING: 'word-timing',
+  HUB_ENDPOINTING: 'endpointing',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
 } as const;
@@ -120,6 +123,7 @@ const schema = z.object({
   HUB_ENGINE: z.enum(['auto', 'whisper.cpp', 'napi-rs'], { error: 'HUB_ENGINE must be auto, whisper.cpp or napi-rs' }).default('auto'),
   HUB_ENGINE_SLOTS: integer('HUB_ENGINE_SLOTS', 1, 32).default(1),
   HUB_WORD_TIMING: z.enum(['tokens', 'dtw'], { error: 'HUB_WORD_TIMING must be tokens or dtw' }).default('tokens'),
+  HUB_ENDPOINTING: z.enum(['words', 'silence'], { error: 'HUB_ENDPOINTING must be words or silence' }).default('words'),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -187,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     vad: c.HUB_VAD,
     engine: c.HUB_ENGINE,
     wordTiming: c.HUB_WORD_TIMING,
+    endpointing: c.HUB_ENDPOINTING,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
   };

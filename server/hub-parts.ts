@@ -25,7 +25,7 @@ import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { SileroService, type SileroOptions } from '../native/audio/silero-vad.ts';
-import type { TurnOptions } from '../actors/live-transcriber.ts';
+import { vadEndSilenceMs, type TurnOptions } from '../actors/live-transcriber.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
 import type { LogFn } from '../native/log-fn.ts';
 import { isFinished } from '../client/protocol/types.ts';
@@ -109,10 +109,10 @@ async function startVad(config: HubConfig, log: LogFn): Promise<{ silero?: Siler
   }
 }
 
-/** A session's turn options as Silero's: its own end silence, and a threshold with Silero's usual 0.15 of hysteresis below it. */
+/** A session's turn options as Silero's: the end silence its rule wants, and a threshold with Silero's usual 0.15 of hysteresis below it. */
 function sileroOptions(turns: TurnOptions): Partial<SileroOptions> {
   return {
-    ...(turns.endSilenceMs !== undefined ? { endSilenceMs: turns.endSilenceMs } : {}),
+    endSilenceMs: vadEndSilenceMs(turns),
     ...(turns.threshold !== undefined ? { threshold: turns.threshold, negThreshold: Math.max(0.01, turns.threshold - 0.15) } : {}),
   };
 }

@@ -132,6 +132,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
     ffmpeg: parts.ffmpeg,
     idleMs: config.streamIdleMs,
     limits: { maxStreams: config.maxStreams, maxStreamsPerUser: config.maxStreamsPerUser },
+    rule: config.endpointing,
     shuttingDown,
     log,
   });

@@ -77,6 +77,8 @@ export const streamParamsSchema = z.object({
   endpointing: z
     .union([z.literal('false').transform(() => false as const), z.coerce.number().int('endpointing must be a whole number of ms, or false').min(100, 'endpointing must be 100 to 5000 ms, or false').max(5000, 'endpointing must be 100 to 5000 ms, or false')])
     .optional(),
+  /** after this much audio without new words following a final: an `utterance_end` frame (as Deepgram's UtteranceEnd) */
+  utterance_end_ms: z.coerce.number({ message: 'utterance_end_ms must be a number' }).int('utterance_end_ms must be a whole number').min(500, 'utterance_end_ms must be 500 to 10000').max(10_000, 'utterance_end_ms must be 500 to 10000').optional(),
   resume: z.string().min(1).max(100).optional(),
   since: z.coerce.number().int().min(0).optional(),
   name: z.string().max(300).optional(),

@@ -227,6 +227,13 @@ export interface ClosedFrame {
   id: string;
   durationSec: number;
 }
+/** `utterance_end_ms` of audio have passed since the last final word with no new speech (addition; asked for with `utterance_end_ms`). */
+export interface UtteranceEndFrame {
+  type: 'utterance_end';
+  id: string;
+  /** seconds from the stream's start */
+  lastWordEnd: number;
+}
 
 /** A frame about one task: each carries the task's next `seq`. */
 /** Something went wrong in a task that goes on (a live pass that failed): told, and kept in its frame history. */
@@ -238,7 +245,7 @@ export interface TaskErrorFrame {
   message: string;
 }
 export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialSegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
-export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame;
+export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame | UtteranceEndFrame;
 
 /** Raw PCM (`s16le`, `f32le`, G.711 `mulaw` / `alaw` at `rate`), Opus in `webm` / `ogg`, or `auto`: any container ffmpeg recognises. */
 export const STREAM_FORMATS = ['s16le', 'f32le', 'mulaw', 'alaw', 'webm', 'ogg', 'auto'] as const;

@@ -20,6 +20,10 @@ export interface LiveOptions {
   name?: string;
   /** translate, prompt, temperature, beam (see Task.options) */
   options?: TranscribeOptions;
+  /** ms of silence that end any utterance (a complete sentence ends sooner), or false: only finalize() ends one */
+  endpointing?: number | false;
+  /** an onUtteranceEnd after this much audio with no new words following a final */
+  utteranceEndMs?: number;
   WebSocket?: WebSocketConstructor;
 }
 
@@ -36,6 +40,8 @@ export interface LiveHandlers {
   onPartial?: (frame: PartialFrame) => void;
   onFinal?: (frame: FinalFrame) => void;
   onLag?: (frame: LagFrame) => void;
+  /** the words paused for `utteranceEndMs` (seconds from the stream's start of the last word) */
+  onUtteranceEnd?: (lastWordEnd: number) => void;
   onError?: (error: HubApiError) => void;
   /** the connection dropped and is being re-established (true), or is back (false) */
   onReconnecting?: (reconnecting: boolean) => void;
@@ -131,6 +137,8 @@ export class LiveSession {
     if (o.channels) query.channels = String(o.channels);
     if (o.language) query.language = o.language;
     if (o.name) query.name = o.name;
+    if (o.endpointing !== undefined) query.endpointing = String(o.endpointing);
+    if (o.utteranceEndMs !== undefined) query.utterance_end_ms = String(o.utteranceEndMs);
     Object.assign(query, optionsQuery(o.options));
     if (this.id) Object.assign(query, { resume: this.id, since: String(this.seq) });
     const ws = new WS(socketUrl(o.url, '/v1/stream', o.token, query));
@@ -182,6 +190,7 @@ export class LiveSession {
     if (frame.type === 'partial') this.handlers.onPartial?.(frame as unknown as PartialFrame);
     else if (frame.type === 'final') this.handlers.onFinal?.(frame as unknown as FinalFrame);
     else if (frame.type === 'lag') this.handlers.onLag?.(frame as unknown as LagFrame);
+    else if (frame.type === 'utterance_end') this.handlers.onUtteranceEnd?.(Number(frame.lastWordEnd));
     else if (frame.type === 'error') this.handlers.onError?.(new HubApiError(String(frame.code), String(frame.message)));
     else if (frame.type === 'closed') {
       this.ended = true;

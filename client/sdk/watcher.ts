@@ -188,6 +188,7 @@ export class TaskWatcher {
       case 'pong':
       case 'ready':
       case 'closed':
+      case 'utterance_end':
         return; // acknowledgements, and frames of other sockets
       default:
         return unknownFrame(frame);

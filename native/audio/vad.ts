@@ -9,7 +9,8 @@
 // accuracy of both, measured on real speech in noise.
 import { SAMPLE_RATE, concatArrays } from './pcm.ts';
 
-export type VadEvent = { type: 'start'; at: number } | { type: 'end'; at: number };
+/** `at`: where an utterance starts or ends (padded); an end's `speechEnd`: where the speech itself stopped. */
+export type VadEvent = { type: 'start'; at: number } | { type: 'end'; at: number; speechEnd?: number };
 
 /** Finds utterances in a stream of 16 kHz samples; one per live session. */
 export interface VoiceDetector {
@@ -65,7 +66,7 @@ export class SpeechGate {
     if (this.run < this.endSilence) return undefined;
     this.speaking = false;
     this.run = 0;
-    return { type: 'end', at: Math.min(start + length, this.lastSpeechEnd + this.pad) };
+    return { type: 'end', at: Math.min(start + length, this.lastSpeechEnd + this.pad), speechEnd: this.lastSpeechEnd };
   }
 }
 

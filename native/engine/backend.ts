@@ -18,6 +18,8 @@ export interface BackendParams {
   temperature?: number;
   /** beams (1 or absent: greedy) */
   beamSize?: number;
+  /** false: no temperature fallback (whisper's retries at higher temperatures when it is unsure; seconds each) */
+  fallback?: boolean;
 }
 
 export interface BackendResult {

@@ -162,7 +162,9 @@ async function pass(backend: Backend, input: Float32Array, params: Omit<BackendP
   const seconds = input.length / SAMPLE_RATE;
   // 50 encoder positions per second of audio, a little slack, whisper's 1500 at most;
   // speech is under ~6 tokens a second: a cap well above that makes a decoder loop cheap to catch.
-  const fitted = fitContext ? { audioCtx: Math.min(1500, Math.ceil(seconds * 50) + 32), maxTokens: Math.ceil(seconds * 10) + 10 } : {};
+  // A live pass never falls back to higher temperatures (each retry costs a pass or more; the next pass
+  // comes 0.5 s later): a decoder loop is caught and run again with the whole context instead.
+  const fitted = fitContext ? { audioCtx: Math.min(1500, Math.ceil(seconds * 50) + 32), maxTokens: Math.ceil(seconds * 10) + 10, fallback: false } : {};
   const run = backend.run(input, { threads, ...params, ...fitted }, onSegment);
   running.set(id, run);
   try {

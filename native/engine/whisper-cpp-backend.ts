@@ -26,6 +26,7 @@ export function openWhisperCpp(addon: WhisperAddon, modelPath: string, options: 
         ...(p.prompt ? { prompt: p.prompt } : {}),
         ...(p.temperature !== undefined ? { temperature: p.temperature } : {}),
         ...(p.beamSize && p.beamSize > 1 ? { beamSize: p.beamSize } : {}),
+        ...(p.fallback === false ? { temperatureInc: 0 } : {}),
       }, onSegment && ((s) => onSegment(inSeconds(s))));
       const done = run.done.then((r) => ({ segments: r.segments.map(inSeconds), language: r.language || null, aborted: r.aborted }));
       return { done, abort: () => (run.abort(), true) };

@@ -85,7 +85,6 @@ class DeepgramListen {
   /** segIds whose utterance has stopped (their next final ends it), and why */
   private readonly stopped = new Map<string, SpeechEvent & { kind: 'stopped' }>();
   private lastWordEnd = 0;
-  private utteranceEnd: NodeJS.Timeout | undefined;
   private finalizing = false;
 
   constructor(
@@ -122,6 +121,7 @@ class DeepgramListen {
       ...(prompt ? { prompt } : {}),
       ...(wanted ? { model: wanted } : {}),
       ...(endpointing !== undefined ? { endpointing } : {}),
+      ...(params.utterance_end_ms !== undefined ? { utterance_end_ms: params.utterance_end_ms } : {}),
       name: 'Deepgram live stream',
     };
     this.live = deps.sessions.open(this.conn, streamParams);
@@ -145,7 +145,6 @@ class DeepgramListen {
   }
 
   onClose(): void {
-    clearTimeout(this.utteranceEnd);
     this.unfollow?.();
     this.live?.onClose(this.conn);
   }
@@ -153,7 +152,6 @@ class DeepgramListen {
   private onSpeech(speech: SpeechEvent): void {
     switch (speech.kind) {
       case 'started':
-        clearTimeout(this.utteranceEnd);
         if (this.params.vad_events) this.port.send({ type: 'SpeechStarted', channel: [0], timestamp: speech.at });
         return;
       case 'stopped':
@@ -166,15 +164,12 @@ class DeepgramListen {
           this.sendResults({ start: this.lastWordEnd, end: this.lastWordEnd, text: '' }, true, false, true);
         }
         return;
-      case 'done': {
+      case 'done':
         this.stopped.delete(speech.segId);
-        const wait = this.params.utterance_end_ms;
-        if (wait === undefined) return;
-        clearTimeout(this.utteranceEnd);
-        this.utteranceEnd = setTimeout(() => this.port.send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: this.lastWordEnd }), wait);
-        this.utteranceEnd.unref();
         return;
-      }
+      case 'utterance_end':
+        this.port.send({ type: 'UtteranceEnd', channel: [0, 1], last_word_end: speech.lastWordEnd });
+        return;
     }
   }
 

@@ -48,5 +48,7 @@ export function liveConnection(port: SocketPort): LiveConnection {
     follow: (taskId) => port.subscribe(topics.task(taskId)),
     batch: (run) => port.batch(run),
     end: (code, reason) => port.end(code, reason),
+    // Of the speech events, the hub's protocol says only this one (asked for with utterance_end_ms).
+    onSpeech: (speech, id) => speech.kind === 'utterance_end' && port.send({ type: 'utterance_end', id, lastWordEnd: speech.lastWordEnd }),
   };
 }

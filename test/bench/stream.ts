@@ -12,8 +12,12 @@
 // First, batch throughput beside a live session that is open but quiet
 // (keepalive only), against no session at all, in the same run: goal within
 // 10% (a quiet session holds no engine slot).
-// Options: --max N (clients, default 4)
+// Before all that, with a real model (WHISPER_TEST_MODEL, or the one .ci/run
+// caches): the endpointing rules on real speech (endpointing.ts).
+// Options: --max N (clients, default 4), --real-only (the real-speech part alone)
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { homedir } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,8 +25,13 @@ import { loadConfig } from '../../server/config.ts';
 import { startHub } from '../../server/hub.ts';
 import { streamAudio, type StreamResult } from '../helpers/stream-file.ts';
 import { FIXTURES, makeFixtures, utterancesWithTruth } from '../fixtures/make-fixtures.ts';
+import { compareEndpointing } from './endpointing.ts';
 
-const { values } = parseArgs({ options: { max: { type: 'string', default: '4' } } });
+const { values } = parseArgs({ options: { max: { type: 'string', default: '4' }, 'real-only': { type: 'boolean', default: false } } });
+const realModel = process.env.WHISPER_TEST_MODEL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-hub', 'ggml-tiny.en-imported.bin');
+if (existsSync(realModel)) await compareEndpointing(realModel);
+else console.log(`bench:stream endpointing  skipped: no real model at ${realModel} (run .ci/run once, or set WHISPER_TEST_MODEL)`);
+if (values['real-only']) process.exit(0);
 makeFixtures();
 const { samples, truth } = utterancesWithTruth([1.2, 0.9, 1.5, 1.0]);
 const pcm = new Int16Array(samples.length);

@@ -1,0 +1,90 @@
+// The real-speech half of bench:stream: live finals against the end of
+// speech, on the real model, for both endpointing rules in one run — the old
+// fixed silence (HUB_ENDPOINTING=silence: 600 ms of silence end an
+// utterance) and the endpointer that listens to the words (words, the
+// default). Two recordings streamed in real time on one engine worker: the
+// long one (pauses 0.25–1.5 s) and a tight one (pauses 0.3–0.5 s only, as
+// people leave between sentences). Truth is where each sentence's speech
+// stops in the audio (its clip's silent edges measured off). Per rule and
+// recording: final after the end of speech p50/p95 (the final holding the
+// sentence's last words, from the moment that audio was sent), first partial
+// p95, live WER, and sentences whose final came more than 2 s late (waiting
+// for agreement or the 25 s cap).
+// Goals (issue 17): final p95 ≤ 500 ms; WER no worse than the fixed rule + 0.5
+// points; no sentence followed by a pause of 0.3 s or more waits for the cap.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../../server/config.ts';
+import { startHub } from '../../server/hub.ts';
+import { streamAudio } from '../helpers/stream-file.ts';
+import { longRecording, speechSpans, tightRecording, type LongRecording } from '../fixtures/real-speech.ts';
+import { formatWer, wordErrorRate, type WerResult } from '../helpers/wer.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
+
+interface Measured {
+  wer: WerResult;
+  finals: number[];
+  firsts: number[];
+  late: number;
+  missed: number;
+}
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]! : NaN;
+};
+
+async function measure(url: string, recording: LongRecording): Promise<Measured> {
+  const spans = speechSpans(recording);
+  const pcm = await readAudioFile(recording.path, 's16le');
+  const r = await streamAudio(pcm, { url: url.replace('http', 'ws'), speed: 1, frameMs: 100, language: 'en' });
+  const sentAt = (sec: number) => r.sent.find((x) => x.audioSec >= sec - 1e-6)?.at ?? NaN;
+  type Text = { frame: { type: string; start: number; end: number; text: string }; at: number };
+  const texts = r.frames.filter((f) => f.frame.type === 'partial' || f.frame.type === 'final') as Text[];
+  const finalTexts = texts.filter((f) => f.frame.type === 'final' && f.frame.text);
+  const m: Measured = { wer: wordErrorRate(recording.text, finalTexts.map((f) => f.frame.text).join(' ')), finals: [], firsts: [], late: 0, missed: 0 };
+  for (const { start, end } of spans) {
+    const first = texts.find((f) => f.frame.start < end && f.frame.end > start);
+    const final = finalTexts.find((f) => f.frame.start < end && f.frame.end >= end - 0.5);
+    if (first) m.firsts.push(first.at - sentAt(start));
+    if (!final) {
+      m.missed++;
+      continue;
+    }
+    const latency = final.at - sentAt(end);
+    m.finals.push(latency);
+    if (latency > 2000) m.late++;
+  }
+  return m;
+}
+
+/** Runs both rules over both recordings and prints the comparison; returns nothing (a benchmark prints). */
+export async function compareEndpointing(model: string): Promise<void> {
+  const recordings = [
+    ['long (pauses 0.25–1.5 s)', longRecording()],
+    ['tight (pauses 0.3–0.5 s)', tightRecording()],
+  ] as const;
+  console.log(`bench:stream endpointing  real speech in real time, ${model.split('/').pop()}, one engine worker, Silero VAD; latencies from the moment the audio was sent`);
+  const results: { rule: string; label: string; m: Measured }[] = [];
+  for (const rule of ['silence', 'words'] as const) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-endpointing-'));
+    const hub = await startHub(loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: model, HUB_LOG_LEVEL: 'warn', HUB_WORKERS: '1', HUB_ENDPOINTING: rule }, []));
+    await hub.context.engine.ready();
+    try {
+      for (const [label, recording] of recordings) results.push({ rule, label, m: await measure(hub.url, recording) });
+    } finally {
+      await hub.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const ms = (x: number) => `${Math.round(x)}`.padStart(5);
+  for (const { rule, label, m } of results) {
+    const baseline = results.find((r) => r.rule === 'silence' && r.label === label)!.m;
+    const points = ((m.wer.wer - baseline.wer.wer) * 100).toFixed(1);
+    console.log(
+      `${(rule === 'silence' ? 'fixed 600 ms' : 'words').padEnd(12)} ${label.padEnd(26)} final after speech end p50 ${ms(pct(m.finals, 50))} p95 ${ms(pct(m.finals, 95))} ms   ` +
+        `first partial p95 ${ms(pct(m.firsts, 95))} ms   later than 2 s ${m.late}   missed ${m.missed}   ${formatWer(m.wer)}${rule === 'words' ? ` (${points} points vs fixed)` : ''}`,
+    );
+  }
+}
