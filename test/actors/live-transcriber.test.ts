@@ -228,7 +228,7 @@ function sentenceEngine(end: string) {
         if (last && last[1] >= i - 3) last[1] = i + 1;
         else runs.push([i, i + 1]);
       });
-      const segments = runs.map(([a, b], k) => {
+      const segments = runs.map(([a, b]) => {
         const start = (a * frame) / SR;
         const stop = (b * frame) / SR;
         const n = Math.max(1, Math.round((stop - start) / 0.5));
