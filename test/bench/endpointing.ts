@@ -12,6 +12,9 @@
 // for agreement or the 25 s cap).
 // Goals (issue 17): final p95 ≤ 500 ms; WER no worse than the fixed rule + 0.5
 // points; no sentence followed by a pause of 0.3 s or more waits for the cap.
+// Live text varies with timing (which passes run when): with `rounds` > 1 each
+// recording is streamed that many times per rule, latencies pooled, WER as
+// the mean and the range.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,32 +62,40 @@ async function measure(url: string, recording: LongRecording): Promise<Measured>
   return m;
 }
 
-/** Runs both rules over both recordings and prints the comparison; returns nothing (a benchmark prints). */
-export async function compareEndpointing(model: string): Promise<void> {
+/** Runs both rules over both recordings (`rounds` times each) and prints the comparison. */
+export async function compareEndpointing(model: string, rounds = 1): Promise<void> {
   const recordings = [
     ['long (pauses 0.25–1.5 s)', longRecording()],
     ['tight (pauses 0.3–0.5 s)', tightRecording()],
   ] as const;
   console.log(`bench:stream endpointing  real speech in real time, ${model.split('/').pop()}, one engine worker, Silero VAD; latencies from the moment the audio was sent`);
-  const results: { rule: string; label: string; m: Measured }[] = [];
+  const results: { rule: string; label: string; m: Measured[] }[] = [];
   for (const rule of ['silence', 'words'] as const) {
     const dir = await mkdtemp(join(tmpdir(), 'bench-endpointing-'));
     const hub = await startHub(loadConfig({ HUB_PORT: '0', HUB_DATA_DIR: dir, WHISPER_MODEL: model, HUB_LOG_LEVEL: 'warn', HUB_WORKERS: '1', HUB_ENDPOINTING: rule }, []));
     await hub.context.engine.ready();
     try {
-      for (const [label, recording] of recordings) results.push({ rule, label, m: await measure(hub.url, recording) });
+      for (const [label, recording] of recordings) {
+        const m: Measured[] = [];
+        for (let r = 0; r < rounds; r++) m.push(await measure(hub.url, recording));
+        results.push({ rule, label, m });
+      }
     } finally {
       await hub.close();
       await rm(dir, { recursive: true, force: true });
     }
   }
   const ms = (x: number) => `${Math.round(x)}`.padStart(5);
+  const meanWer = (ms: Measured[]) => ms.reduce((s, m) => s + m.wer.wer, 0) / ms.length;
   for (const { rule, label, m } of results) {
     const baseline = results.find((r) => r.rule === 'silence' && r.label === label)!.m;
-    const points = ((m.wer.wer - baseline.wer.wer) * 100).toFixed(1);
+    const points = ((meanWer(m) - meanWer(baseline)) * 100).toFixed(1);
+    const finals = m.flatMap((x) => x.finals);
+    const wers = m.map((x) => x.wer.wer * 100);
+    const wer = m.length === 1 ? formatWer(m[0]!.wer) : `WER ${(meanWer(m) * 100).toFixed(1)}% (${Math.min(...wers).toFixed(1)}–${Math.max(...wers).toFixed(1)} in ${m.length} rounds)`;
     console.log(
-      `${(rule === 'silence' ? 'fixed 600 ms' : 'words').padEnd(12)} ${label.padEnd(26)} final after speech end p50 ${ms(pct(m.finals, 50))} p95 ${ms(pct(m.finals, 95))} ms   ` +
-        `first partial p95 ${ms(pct(m.firsts, 95))} ms   later than 2 s ${m.late}   missed ${m.missed}   ${formatWer(m.wer)}${rule === 'words' ? ` (${points} points vs fixed)` : ''}`,
+      `${(rule === 'silence' ? 'fixed 600 ms' : 'words').padEnd(12)} ${label.padEnd(26)} final after speech end p50 ${ms(pct(finals, 50))} p95 ${ms(pct(finals, 95))} ms   ` +
+        `first partial p95 ${ms(pct(m.flatMap((x) => x.firsts), 95))} ms   later than 2 s ${m.reduce((s, x) => s + x.late, 0)}   missed ${m.reduce((s, x) => s + x.missed, 0)}   ${wer}${rule === 'words' ? ` (${points} points vs fixed)` : ''}`,
     );
   }
 }

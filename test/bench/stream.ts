@@ -14,7 +14,7 @@
 // 10% (a quiet session holds no engine slot).
 // Before all that, with a real model (WHISPER_TEST_MODEL, or the one .ci/run
 // caches): the endpointing rules on real speech (endpointing.ts).
-// Options: --max N (clients, default 4), --real-only (the real-speech part alone)
+// Options: --max N (clients, default 4), --real-only (the real-speech part alone), --rounds N (of the real-speech part, default 1)
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
@@ -27,9 +27,9 @@ import { streamAudio, type StreamResult } from '../helpers/stream-file.ts';
 import { FIXTURES, makeFixtures, utterancesWithTruth } from '../fixtures/make-fixtures.ts';
 import { compareEndpointing } from './endpointing.ts';
 
-const { values } = parseArgs({ options: { max: { type: 'string', default: '4' }, 'real-only': { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { max: { type: 'string', default: '4' }, 'real-only': { type: 'boolean', default: false }, rounds: { type: 'string', default: '1' } } });
 const realModel = process.env.WHISPER_TEST_MODEL ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'whisper-hub', 'ggml-tiny.en-imported.bin');
-if (existsSync(realModel)) await compareEndpointing(realModel);
+if (existsSync(realModel)) await compareEndpointing(realModel, Number(values.rounds));
 else console.log(`bench:stream endpointing  skipped: no real model at ${realModel} (run .ci/run once, or set WHISPER_TEST_MODEL)`);
 if (values['real-only']) process.exit(0);
 makeFixtures();
