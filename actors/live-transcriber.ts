@@ -381,9 +381,11 @@ export class LiveTranscriber {
       else this.agree(u, segments);
     } catch (error) {
       if (this.abort.signal.aborted) return;
-      if (stop.signal.aborted) return; // stopped for a pass that hears a pause (finally goes on to it)
-      this.emit({ type: 'PASS_FAILED', message: (error as Error).message });
-      if (final) this.emitFinal(u, [], audio.length); // the utterance ends even so
+      // (a pass stopped for one that hears a pause failed nothing: the next pass follows below)
+      if (!stop.signal.aborted) {
+        this.emit({ type: 'PASS_FAILED', message: (error as Error).message });
+        if (final) this.emitFinal(u, [], audio.length); // the utterance ends even so
+      }
     } finally {
       if (final && !this.abort.signal.aborted) this.speech({ kind: 'done', segId: u.segId });
       this.running = false;
@@ -406,7 +408,8 @@ export class LiveTranscriber {
       if (!text || text.length <= u.shown.length) return;
       lastAt = now;
       u.shown = text;
-      this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, length), text, ...wordsOf(u, segments, text) });
+      const span = spanOf(u, segments, length);
+      this.emit({ type: 'PARTIAL', segId: u.segId, ...span, text, ...wordsOf(u, segments, text, span) });
     };
   }
 
@@ -418,7 +421,7 @@ export class LiveTranscriber {
 
   private final(u: Utterance, segments: EngineSegment[], length: number, text: string): void {
     const span = spanOf(u, segments, length);
-    const timed = wordsOf(u, segments, text);
+    const timed = wordsOf(u, segments, text, span);
     if (text) this.lastWordEnd = Math.max(this.lastWordEnd, timed.words?.at(-1)?.end ?? span.end);
     this.emit({ type: 'FINAL', segId: u.segId, ...span, text, ...timed });
   }
@@ -446,7 +449,8 @@ export class LiveTranscriber {
     const partial = joinText(u.previous);
     if (!partial) return;
     u.shown = partial;
-    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, u.previous, u.passedLength), text: partial, ...wordsOf(u, u.previous, partial) });
+    const span = spanOf(u, u.previous, u.passedLength);
+    this.emit({ type: 'PARTIAL', segId: u.segId, ...span, text: partial, ...wordsOf(u, u.previous, partial, span) });
   }
 
   /** A partial pass's text: cut at a sentence-ending pause, or else what two passes agree on is final (LocalAgreement-2). */
@@ -481,7 +485,8 @@ export class LiveTranscriber {
     // Nothing new to show: no frame (a partial with the same text only moves its end).
     if (!text || u !== this.current || text === u.shown) return;
     u.shown = text;
-    this.emit({ type: 'PARTIAL', segId: u.segId, ...spanOf(u, segments, u.passedLength), text, ...wordsOf(u, segments, text) });
+    const span = spanOf(u, segments, u.passedLength);
+    this.emit({ type: 'PARTIAL', segId: u.segId, ...span, text, ...wordsOf(u, segments, text, span) });
   }
 }
 

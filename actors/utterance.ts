@@ -72,17 +72,19 @@ export function spanOf(u: Utterance, segments: EngineSegment[], length: number):
 }
 
 /**
- * The words of `segments` (of a pass over `u`) in stream seconds, as `{words}`
- * to spread into an event, or nothing when the engine gave none. `text` is
+ * The words of `segments` (of a pass over `u`) in stream seconds, inside
+ * `span`, as `{words}` to spread into an event, or nothing when the engine gave none. `text` is
  * what is shown of them: words dropped from its start (heard again after a
  * commit) are dropped here too.
  */
-export function wordsOf(u: Utterance, segments: EngineSegment[], text: string): { words?: Word[] } {
+export function wordsOf(u: Utterance, segments: EngineSegment[], text: string, span: { start: number; end: number }): { words?: Word[] } {
   const all = segments.flatMap((s) => s.words ?? []);
   if (all.length === 0 || !text) return {};
   const base = u.start / SAMPLE_RATE;
   const kept = all.slice(Math.max(0, all.length - text.split(/\s+/).filter(Boolean).length));
-  return { words: kept.map((w) => ({ word: w.word.trim(), start: round(base + w.start), end: round(base + Math.max(w.start, w.end)), p: Math.round(w.p * 1000) / 1000 })) };
+  // whisper's word times may stray past the span the text is given (a cut at a pause): inside it
+  const inside = (t: number) => round(Math.min(span.end, Math.max(span.start, base + t)));
+  return { words: kept.map((w) => ({ word: w.word.trim(), start: inside(w.start), end: inside(Math.max(w.start, w.end)), p: Math.round(w.p * 1000) / 1000 })) };
 }
 
 const round = (s: number) => Math.round(s * 1000) / 1000;

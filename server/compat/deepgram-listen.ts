@@ -12,6 +12,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { z } from 'zod';
 import type { LiveSessions } from '../../actors/live-sessions.ts';
 import type { LiveConnection, LiveSession } from '../../actors/live-session.ts';
+import { translatedConnection } from './translated-connection.ts';
 import type { SpeechEvent } from '../../actors/live-transcriber.ts';
 import type { FrameTap } from '../../actors/frame-tap.ts';
 import { CLOSE } from '../../client/protocol/close.ts';
@@ -77,7 +78,7 @@ export function listenRoute(deps: ListenDeps): SocketRoute<typeof listenControlS
 class DeepgramListen {
   private readonly conn: LiveConnection;
   private readonly live: LiveSession | undefined;
-  private unfollow: (() => void) | undefined;
+  private readonly unfollow: () => void;
   private requestId = '';
   private readonly model: ModelInfo;
   private readonly sha = createHash('sha256') as Hash;
@@ -97,21 +98,16 @@ class DeepgramListen {
     const wanted = params.model && !isDeepgramModel(params.model) ? params.model : undefined;
     const model = deps.model(wanted);
     this.model = modelInfo(model.name, model.version);
-    this.conn = {
-      userId: port.caller.userId,
-      resumable: false,
-      get gone() {
-        return port.gone;
-      },
-      send: (frame) => this.onHubFrame(frame),
-      follow: (taskId) => (this.unfollow = deps.frames.listen(taskId, (frame) => this.onHubFrame(frame))),
-      batch: (run) => port.batch(run),
+    const link = translatedConnection(port, deps.frames, {
+      frame: (frame) => this.onHubFrame(frame),
+      speech: (speech) => this.onSpeech(speech),
       end: (code, reason) => {
         const [dgCode, dgReason] = CLOSE_AS_DEEPGRAM[code] ?? [code, ''];
         port.end(dgCode, dgReason ? `${dgReason}: ${reason}` : reason);
       },
-      onSpeech: (speech) => this.onSpeech(speech),
-    };
+    });
+    this.conn = link.conn;
+    this.unfollow = link.close;
     const language = languageOf(params);
     const prompt = promptOf(params);
     const endpointing = endpointingOf(params);
@@ -145,7 +141,7 @@ class DeepgramListen {
   }
 
   onClose(): void {
-    this.unfollow?.();
+    this.unfollow();
     this.live?.onClose(this.conn);
   }
 

@@ -13,6 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { LiveSessions } from '../../actors/live-sessions.ts';
 import type { LiveConnection, LiveSession } from '../../actors/live-session.ts';
+import { translatedConnection } from './translated-connection.ts';
 import type { SpeechEvent } from '../../actors/live-transcriber.ts';
 import type { FrameTap } from '../../actors/frame-tap.ts';
 import type { ErrorFrame, ServerFrame } from '../../client/protocol/types.ts';
@@ -101,7 +102,7 @@ class RealtimeTranscription {
   private dialect: Dialect = 'ga';
   private live: LiveSession | undefined;
   private readonly conn: LiveConnection;
-  private unfollow: (() => void) | undefined;
+  private readonly unfollow: () => void;
   private readonly items = new Map<string, Item>(); // by every segId the utterance had
   private open: Item | undefined; // the item being spoken
   private lastCommitted: string | null = null;
@@ -111,18 +112,9 @@ class RealtimeTranscription {
     private readonly deps: RealtimeDeps,
     private readonly port: SocketPort<RealtimeEvent>,
   ) {
-    this.conn = {
-      userId: port.caller.userId,
-      resumable: false,
-      get gone() {
-        return port.gone;
-      },
-      send: (frame) => this.onHubFrame(frame),
-      follow: (taskId) => (this.unfollow = deps.frames.listen(taskId, (frame) => this.onHubFrame(frame))),
-      batch: (run) => port.batch(run),
-      end: (code, reason) => port.end(code, reason),
-      onSpeech: (speech) => this.onSpeech(speech),
-    };
+    const link = translatedConnection(port, deps.frames, { frame: (frame) => this.onHubFrame(frame), speech: (speech) => this.onSpeech(speech) });
+    this.conn = link.conn;
+    this.unfollow = link.close;
     this.emit('session.created', { session: sessionOf(this.id, this.config, this.dialect) });
   }
 
@@ -145,7 +137,7 @@ class RealtimeTranscription {
   }
 
   onClose(): void {
-    this.unfollow?.();
+    this.unfollow();
     this.live?.onClose(this.conn);
   }
 
