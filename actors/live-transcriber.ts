@@ -130,6 +130,7 @@ export class LiveTranscriber {
   private routed: number; // samples routed so far (the VAD answers after push)
   /** the open utterance's pauses (sample positions; `end` absent: still silent) */
   private pauses: { start: number; end?: number }[] = [];
+  private supersededAt = Number.NEGATIVE_INFINITY; // where a pause last stopped a running pass
   /** the pass running now, and how to stop it when a pause needs a pass that hears it */
   private pass: { u: Utterance; covers: number; final: boolean; stop: AbortController } | undefined;
   private lastWordEnd = 0; // seconds: the end of the last final word said
@@ -239,7 +240,10 @@ export class LiveTranscriber {
   private paused(u: Utterance, at: number): void {
     this.pauses.push({ start: at });
     const pass = this.pass;
-    if (pass && !pass.final && pass.u === u && pass.covers < at + HEARD_AFTER_PAUSE) pass.stop.abort();
+    // (at most once per PARTIAL_STEP_MS of audio: a VAD that hears many short pauses must not starve the partials)
+    if (!pass || pass.final || pass.u !== u || pass.covers >= at + HEARD_AFTER_PAUSE || at - this.supersededAt < (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE) return;
+    this.supersededAt = at;
+    pass.stop.abort();
   }
 
   /** The pause still going on in the open utterance, if any. */
