@@ -8,7 +8,8 @@ const WINDOW_MS = 10_000;
 export class LiveLoad {
   private readonly passes = new Map<string, { at: number; ms: number }[]>();
 
-  constructor(private readonly workers: number) {}
+  /** `slots`: what the engines run at once now (in cluster mode it changes as engine nodes come and go) */
+  constructor(private readonly slots: () => number) {}
 
   record(sessionId: string, engineMs: number, now = Date.now()): void {
     const list = this.passes.get(sessionId) ?? [];
@@ -27,6 +28,6 @@ export class LiveLoad {
       while (list.length && list[0]!.at < now - WINDOW_MS) list.shift();
       for (const p of list) busy += p.ms;
     }
-    return busy / (WINDOW_MS * this.workers);
+    return busy / (WINDOW_MS * Math.max(1, this.slots()));
   }
 }

@@ -65,7 +65,7 @@ export class Scheduler {
 
   /** `onChange` hears of every grant and release (the admin view follows the queue with it). */
   constructor(
-    private readonly capacity: number,
+    private capacity: number,
     private readonly onChange: () => void = () => {},
     private readonly liveHoldMs = LIVE_HOLD_MS,
   ) {}
@@ -95,6 +95,13 @@ export class Scheduler {
       this.dispatch();
       this.onChange();
     });
+  }
+
+  /** The slots to hand out changed (cluster mode: an engine node came or went); leases already out stay out. */
+  setCapacity(capacity: number): void {
+    this.capacity = capacity;
+    this.dispatch();
+    this.onChange();
   }
 
   /** Forget a finished task's turn history. */

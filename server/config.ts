@@ -1,6 +1,6 @@
 // The hub's configuration: environment variables, each overridable by a CLI
 // flag, validated once at start with messages that say what to fix.
-import { availableParallelism } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
@@ -50,6 +50,12 @@ export interface HubConfig {
   endpointing: 'words' | 'silence';
   mongodbUri: string | undefined;
   logLevel: string;
+  /** all: the single process (the default); hub: HTTP, sockets and actors, engines on the bus; engine: engine workers pulling jobs off the bus */
+  role: 'all' | 'hub' | 'engine';
+  /** the NATS server of cluster mode (roles hub and engine) */
+  natsUrl: string | undefined;
+  /** this node's name in logs, admin and metrics */
+  nodeId: string;
 }
 
 /** Environment variable → CLI flag. */
@@ -75,6 +81,9 @@ export const SETTINGS = {
   HUB_ENDPOINTING: 'endpointing',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
+  HUB_ROLE: 'role',
+  HUB_NATS_URL: 'nats-url',
+  HUB_NODE_ID: 'node-id',
 } as const;
 
 export class ConfigError extends Error {
@@ -126,7 +135,23 @@ const schema = z.object({
   HUB_ENDPOINTING: z.enum(['words', 'silence'], { error: 'HUB_ENDPOINTING must be words or silence' }).default('words'),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HUB_ROLE: z.enum(['all', 'hub', 'engine'], { error: 'HUB_ROLE must be all, hub or engine' }).default('all'),
+  HUB_NATS_URL: z
+    .string()
+    .trim()
+    .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'HUB_NATS_URL must look like nats://host:4222 (or several, comma separated)')
+    .optional(),
+  HUB_NODE_ID: z.string().trim().regex(/^[A-Za-z0-9._-]{1,100}$/, 'HUB_NODE_ID must be 1 to 100 letters, digits, dots, dashes or underscores').optional(),
 });
+
+/** Cluster mode needs the bus and the shared record; the single process needs neither. */
+function roleProblems(c: z.infer<typeof schema>): string[] {
+  if (c.HUB_ROLE === 'all') return c.HUB_NATS_URL ? ['HUB_NATS_URL is for cluster mode: set HUB_ROLE=hub or HUB_ROLE=engine (HUB_ROLE=all runs alone, without the bus)'] : [];
+  return [
+    ...(c.HUB_NATS_URL ? [] : [`HUB_ROLE=${c.HUB_ROLE} needs HUB_NATS_URL (the NATS server with JetStream the nodes share)`]),
+    ...(c.MONGODB_URI ? [] : [`HUB_ROLE=${c.HUB_ROLE} needs MONGODB_URI (the record every node shares)`]),
+  ];
+}
 
 /** `token=user` pairs, comma separated; `token=user:admin` grants admin. */
 export function parseTokens(text: string | undefined): { tokens: Map<string, TokenGrant>; problems: string[] } {
@@ -164,6 +189,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
   const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   const { tokens, problems: tokenProblems } = parseTokens(merged.HUB_TOKENS);
   problems.push(...tokenProblems);
+  if (parsed.success) problems.push(...roleProblems(parsed.data));
   if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const c = parsed.data;
   const cores = availableParallelism();
@@ -194,5 +220,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     endpointing: c.HUB_ENDPOINTING,
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
+    role: c.HUB_ROLE,
+    natsUrl: c.HUB_NATS_URL,
+    nodeId: c.HUB_NODE_ID ?? `${hostname()}-${process.pid}`,
   };
 }

@@ -8,7 +8,7 @@ import type { Scheduler } from '../actors/scheduler.ts';
 import type { HubConfig } from './config.ts';
 import type { Authenticator } from './auth.ts';
 import type { HubMetrics } from './metrics.ts';
-import type { EngineService } from '../native/engine/engine-service.ts';
+import type { HubEngine } from '../native/engine/engine-service.ts';
 import type { Spool } from './spool.ts';
 import type { FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import type { FrameTap } from '../actors/frame-tap.ts';
@@ -24,7 +24,7 @@ export interface HubContext {
   tasks: TaskReader;
   persistence: Persistence;
   scheduler: Scheduler;
-  engine: EngineService;
+  engine: HubEngine;
   metrics: HubMetrics;
   spool: Spool;
   /** ffmpeg, looked up once at start; undefined when it is not installed */

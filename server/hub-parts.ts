@@ -23,7 +23,9 @@ import type { StreamServices } from '../actors/stream-machine.ts';
 import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
-import { EngineService } from '../native/engine/engine-service.ts';
+import { EngineService, type HubEngine } from '../native/engine/engine-service.ts';
+import { ClusterEngine } from '../native/engine/bus/cluster-engine.ts';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SileroService, type SileroOptions } from '../native/audio/silero-vad.ts';
 import { vadEndSilenceMs, type TurnOptions } from '../actors/live-transcriber.ts';
 import { DEFAULT_MODEL } from '../native/models/catalog.ts';
@@ -40,7 +42,9 @@ export interface HubParts {
   metrics: HubMetrics;
   store: TaskStore;
   persistence: Persistence;
-  engine: EngineService;
+  engine: HubEngine;
+  /** the bus (cluster mode) */
+  nats: NatsConnection | undefined;
   scheduler: Scheduler;
   decodeSlots: Scheduler;
   preparer: AudioPreparer;
@@ -58,7 +62,9 @@ export interface Observers {
 }
 
 export async function buildParts(config: HubConfig, overrides: HubOverrides, { metrics, adminFrames }: Observers): Promise<HubParts> {
-  const logger = overrides.logger ?? createLogger(config.logLevel);
+  const base = overrides.logger ?? createLogger(config.logLevel);
+  // (in cluster mode every line says which node wrote it)
+  const logger = config.role === 'all' ? base : base.child({ role: config.role, node: config.nodeId });
   const log = logFn(logger);
   const spoolDir = join(config.dataDir, 'spool');
   await mkdir(spoolDir, { recursive: true });
@@ -75,8 +81,11 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     (what, error) => log('error', 'the store refused a write for good; it is set aside', { what, error: String(error) }),
     { inspect: inspector.inspect, onWrite: (ms) => metrics.storeWriteSeconds.observe(ms / 1000) },
   );
-  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
-  // The scheduler hands out every slot of every worker.
+  // The scheduler hands out every slot of every worker (in cluster mode: of every engine node, as they come and go).
+  const { engine, nats } = await buildEngine(config, log, (slots) => {
+    scheduler.setCapacity(slots);
+    inspector.touch('scheduler');
+  });
   const scheduler = new Scheduler(engine.slots, () => inspector.touch('scheduler'));
   const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);
   if (ffmpeg) log('info', 'ffmpeg found', { version: ffmpeg.version });
@@ -87,11 +96,26 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     log('error', 'the audio worker crashed while decoding', { upload: basename(path), attempt, error: String(error) }),
   );
   const { silero, failure: vadFailure } = await startVad(config, log);
-  const liveLoad = new LiveLoad(engine.slots);
-  const parts = { config, logger, log, spool, loop: new LoopMonitor(), inspector, metrics, store, persistence, engine, scheduler, decodeSlots, preparer, ffmpeg, silero, vadFailure, liveLoad };
+  const liveLoad = new LiveLoad(() => engine.slots);
+  const parts = { config, logger, log, spool, loop: new LoopMonitor(), inspector, metrics, store, persistence, engine, nats, scheduler, decodeSlots, preparer, ffmpeg, silero, vadFailure, liveLoad };
   const registry = buildRegistry(parts);
   registry.attach(metricsPort(metrics));
   return { ...parts, registry };
+}
+
+/** This process's engine workers, or (HUB_ROLE=hub) the engine nodes on the bus. */
+async function buildEngine(config: HubConfig, log: LogFn, onSlots: (slots: number) => void): Promise<{ engine: HubEngine; nats: NatsConnection | undefined }> {
+  if (config.role !== 'hub') {
+    const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
+    return { engine, nats: undefined };
+  }
+  let nats: NatsConnection;
+  try {
+    nats = await connect({ servers: config.natsUrl!.split(','), name: config.nodeId, maxReconnectAttempts: -1 });
+  } catch (error) {
+    throw new Error(`cannot reach the NATS server at ${config.natsUrl}: ${(error as Error).message}`, { cause: error });
+  }
+  return { engine: new ClusterEngine(nats, log, onSlots), nats };
 }
 
 /**

@@ -113,7 +113,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
     loopLag: () => parts.loop.last,
     cutOffs: cutOffCount,
   });
-  void engine.ready().then((pool) => pool.on('change', () => pool.workers().forEach((w) => inspector.touch(`worker-${w.slot}`)))).catch(() => {});
+  void engine.ready().then((pool) => pool?.on('change', () => pool.workers().forEach((w) => inspector.touch(`worker-${w.slot}`)))).catch(() => {});
   const context: HubContext = {
     config, log: logger, auth: new Authenticator(config.tokens), registry, frames: new FrameTap(), tasks: new TaskReader(registry, parts.store), persistence, scheduler, engine, metrics,
     spool: parts.spool, ffmpeg: parts.ffmpeg, shuttingDown,
@@ -182,6 +182,7 @@ async function closeParts(parts: HubParts, options: { chunkGraceMs?: number; flu
   while ((engine.workerPool?.busy ?? 0) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   parts.registry.stopAll();
   await Promise.all([engine.close(), parts.preparer.close(), parts.silero?.close()]);
+  await parts.nats?.drain().catch(() => {});
   const drained = await persistence.drain(flushMs);
   if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every record was written');
   persistence.stop();

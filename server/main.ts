@@ -1,7 +1,8 @@
 // The hub as a process: reads the configuration, starts the hub, and shuts it
 // down cleanly on SIGTERM/SIGINT (exit 0), or exits 2 on a bad configuration.
 import { availableParallelism } from 'node:os';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type HubConfig } from './config.ts';
+import { startEngineRole } from './engine-role.ts';
 import { startHub } from './hub.ts';
 
 async function main(): Promise<void> {
@@ -15,6 +16,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  if (config.role === 'engine') return runEngineNode(config);
   const hub = await startHub(config);
   const log = hub.context.log;
   if (config.requestedWorkers && config.requestedWorkers > config.workers) {
@@ -47,6 +49,23 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled rejection (a bug: please report it)'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** HUB_ROLE=engine: this machine's engine workers serve the bus until SIGTERM/SIGINT. */
+async function runEngineNode(config: HubConfig): Promise<void> {
+  const node = await startEngineRole(config);
+  let stopping = false;
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    setTimeout(() => process.exit(1), 20_000).unref();
+    node.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 main().catch((error: unknown) => {

@@ -49,7 +49,20 @@ interface RunningModel extends ResolvedModel {
   spec: string | undefined;
 }
 
-export class EngineService {
+/** The engine as the hub uses it: this process's workers (EngineService) or the engine nodes on the bus (ClusterEngine). */
+export interface HubEngine {
+  readonly slots: number;
+  readonly workerPool: EnginePool | undefined;
+  readonly modelNames: string[];
+  ready(): Promise<EnginePool | undefined>;
+  status(): EngineStatus;
+  knowsModel(name: string): boolean;
+  modelNameFor(wanted: string | undefined): string | undefined;
+  run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult>;
+  close(): Promise<void>;
+}
+
+export class EngineService implements HubEngine {
   private models: RunningModel[] = [];
   private pool: EnginePool | undefined;
   private failure: string | undefined;

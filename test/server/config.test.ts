@@ -57,3 +57,17 @@ t.test('tokens: duplicates and malformed pairs', async (t) => {
   t.equal(parseTokens('x=a:root').problems.length, 1);
   t.equal(parseTokens('').tokens.size, 0);
 });
+
+t.test('cluster roles: the bus and the shared record are required, and only there', async (t) => {
+  const nats = 'nats://127.0.0.1:4222';
+  const mongo = 'mongodb://127.0.0.1:27017/hub';
+  t.match(loadConfig({}, []), { role: 'all', natsUrl: undefined, nodeId: /.+-\d+$/ }, 'the single process by default, named host-pid');
+  t.match(loadConfig({ HUB_ROLE: 'hub', HUB_NATS_URL: nats, MONGODB_URI: mongo, HUB_NODE_ID: 'hub-1' }, []), { role: 'hub', natsUrl: nats, nodeId: 'hub-1' });
+  t.match(loadConfig({ MONGODB_URI: mongo }, ['--role', 'engine', '--nats-url', nats]), { role: 'engine' }, 'as flags too');
+  t.match(t.throws(() => loadConfig({ HUB_ROLE: 'hub', MONGODB_URI: mongo }, [])), /HUB_ROLE=hub needs HUB_NATS_URL/);
+  t.match(t.throws(() => loadConfig({ HUB_ROLE: 'engine', HUB_NATS_URL: nats }, [])), /HUB_ROLE=engine needs MONGODB_URI/);
+  t.match(t.throws(() => loadConfig({ HUB_NATS_URL: nats }, [])), /HUB_NATS_URL is for cluster mode: set HUB_ROLE=hub or HUB_ROLE=engine/);
+  t.match(t.throws(() => loadConfig({ HUB_ROLE: 'worker' }, [])), /HUB_ROLE must be all, hub or engine/);
+  t.match(t.throws(() => loadConfig({ HUB_ROLE: 'hub', HUB_NATS_URL: 'localhost:4222', MONGODB_URI: mongo }, [])), /HUB_NATS_URL must look like nats:\/\/host:4222/);
+  t.match(t.throws(() => loadConfig({ HUB_NODE_ID: 'a b/c' }, [])), /HUB_NODE_ID must be 1 to 100 letters/);
+});

@@ -30,7 +30,7 @@ export interface EngineNodeOptions {
 }
 
 export class EngineNode {
-  private busy = 0;
+  private jobs = 0;
   private closed = false;
   private readonly running = new Map<string, AbortController>();
   private readonly cancels: Subscription;
@@ -56,6 +56,11 @@ export class EngineNode {
     return new EngineNode(options, consumers);
   }
 
+  /** Jobs running on this node now. */
+  get busy(): number {
+    return this.jobs;
+  }
+
   /** Stops pulling, stops the running jobs (the bus hands them to another node) and says goodbye. */
   async close(): Promise<void> {
     this.closed = true;
@@ -71,12 +76,12 @@ export class EngineNode {
     const { engine, nc, nodeId } = this.options;
     const s = engine.status();
     if (nc.isClosed()) return;
-    nc.publish(ANNOUNCE_SUBJECT, encodeMessage({ node: nodeId, slots: this.closed ? 0 : engine.slots, busy: this.busy, models: s.models, impl: s.impl, backend: s.backend, state: s.state }));
+    nc.publish(ANNOUNCE_SUBJECT, encodeMessage({ node: nodeId, slots: this.closed ? 0 : engine.slots, busy: this.jobs, models: s.models, impl: s.impl, backend: s.backend, state: s.state }));
   }
 
   private async pull(consumer: Consumer): Promise<void> {
     while (!this.closed) {
-      if (this.busy >= this.options.engine.slots || this.options.engine.status().state !== 'ready') {
+      if (this.jobs >= this.options.engine.slots || this.options.engine.status().state !== 'ready') {
         await new Promise<void>((resolve) => {
           this.waiting.add(resolve);
           setTimeout(resolve, 250).unref(); // (the engine may become ready meanwhile)
@@ -94,7 +99,7 @@ export class EngineNode {
       }
       if (!msg) continue;
       // Another puller filled the last slot meanwhile: back on the queue, for a node with room.
-      if (this.busy >= this.options.engine.slots || this.closed) {
+      if (this.jobs >= this.options.engine.slots || this.closed) {
         msg.nak(100);
         continue;
       }
@@ -108,7 +113,7 @@ export class EngineNode {
       this.options.log('warn', 'a malformed job on the bus was dropped', { seq: msg.seq });
       return void msg.term();
     }
-    this.busy++;
+    this.jobs++;
     const stop = new AbortController();
     this.running.set(job.id, stop);
     const keepAlive = setInterval(() => msg.working(), (this.options.ackWaitMs ?? ACK_WAIT_MS) / 3);
@@ -129,7 +134,7 @@ export class EngineNode {
     } finally {
       clearInterval(keepAlive);
       this.running.delete(job.id);
-      this.busy--;
+      this.jobs--;
       this.freed();
     }
   }
