@@ -115,6 +115,7 @@ async function buildEngine(config: HubConfig, log: LogFn, onSlots: (slots: numbe
   } catch (error) {
     throw new Error(`cannot reach the NATS server at ${config.natsUrl}: ${(error as Error).message}`, { cause: error });
   }
+  log('warn', 'cluster mode: run one hub for now (any number of engine nodes): without task leases a second hub would resume this one\'s unfinished tasks too (docs/scaling.md)');
   return { engine: new ClusterEngine(nats, log, onSlots), nats };
 }
 
