@@ -22,6 +22,7 @@ import { mountSocket } from './ws/uws-socket.ts';
 import { taskRoute } from './ws/task-socket.ts';
 import { streamRoute } from './ws/stream-socket.ts';
 import { adminRoute } from './ws/admin-socket.ts';
+import { BusFrames } from './ws/bus-frames.ts';
 import { TopicPublisher } from './ws/publisher.ts';
 import { topics } from './ws/socket-port.ts';
 import { startSweeper, cutOffCount, type SocketState } from './ws/backpressure.ts';
@@ -137,7 +138,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
     log,
   });
   const socketDeps = { log: logger, auth: context.auth, sockets };
-  mountSocket(app, socketDeps, taskRoute(context));
+  mountSocket(app, socketDeps, taskRoute(context, { cluster: config.role === 'hub' }));
   mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
   mountSocket(app, socketDeps, adminRoute(context, inspector));
   const knowsModel = (name: string) => engine.knowsModel(name);
@@ -145,6 +146,8 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   mountSocket(app, socketDeps, listenRoute({ sessions, frames: context.frames, knowsModel, model: (name) => ({ name: engine.modelNameFor(name) ?? engine.modelNames[0] ?? 'whisper', version: engine.status().version }) }));
   registry.attach(publisher);
   registry.attach(context.frames);
+  // Cluster mode: frames to and from the other hubs (closed with the bus connection).
+  if (parts.nats) registry.attach(new BusFrames(parts.nats, config.nodeId, publisher, log));
   return context;
 }
 

@@ -3,7 +3,7 @@
 // `watch_tasks` adds the caller's feed: a frame for each task created or
 // deleted, by whichever client. Frames come through topics (publisher.ts).
 import type { HubContext } from '../context.ts';
-import type { Task } from '../../client/protocol/types.ts';
+import { isFinished, type Task } from '../../client/protocol/types.ts';
 import { clientMessageSchema } from '../../client/protocol/messages.ts';
 import { UWS_MAX_PAYLOAD } from './client-message.ts';
 import { topics, withRef, type SocketPort, type SocketRoute } from './socket-port.ts';
@@ -11,7 +11,8 @@ import { topics, withRef, type SocketPort, type SocketRoute } from './socket-por
 const MAX_SUBSCRIPTIONS = 1000;
 type Ref = string | number | undefined;
 
-export function taskRoute(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>): SocketRoute<typeof clientMessageSchema> {
+/** `cluster`: unfinished tasks this hub does not run are running on another hub; their frames come over the bus. */
+export function taskRoute(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>, { cluster = false } = {}): SocketRoute<typeof clientMessageSchema> {
   return {
     path: '/v1/ws',
     messages: clientMessageSchema,
@@ -30,7 +31,7 @@ export function taskRoute(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>): 
               if (msg.ref !== undefined) port.send(withRef({ type: 'unsubscribed' as const, id: msg.id }, msg.ref));
               return;
             case 'subscribe':
-              return subscribe(ctx, port, subscriptions, msg.id, msg.since, msg.ref);
+              return subscribe(ctx, cluster, port, subscriptions, msg.id, msg.since, msg.ref);
             case 'watch_tasks':
               // Acknowledged always: a client lists its tasks after this, so none falls between.
               port.subscribe(feed);
@@ -46,7 +47,7 @@ export function taskRoute(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>): 
   };
 }
 
-function subscribe(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>, port: SocketPort, subscriptions: Set<string>, id: string, since: number | undefined, ref: Ref): void {
+function subscribe(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>, cluster: boolean, port: SocketPort, subscriptions: Set<string>, id: string, since: number | undefined, ref: Ref): void {
   const fail = (code: 'bad_request' | 'not_found' | 'internal', message: string) => port.send(withRef({ type: 'error' as const, code, message }, ref));
   const mine = (task: Task | undefined): task is Task => task?.userId === port.caller.userId;
   if (ctx.registry.isLive(id)) {
@@ -65,10 +66,17 @@ function subscribe(ctx: Pick<HubContext, 'registry' | 'tasks' | 'log'>, port: So
     return;
   }
   // A finished task (from memory, else the store): it will not change again.
+  // In cluster mode an unfinished one runs on another hub: its frames come over the bus.
   const answer = (task: Task | undefined) => {
     if (port.gone) return;
     if (!mine(task)) return fail('not_found', `no task ${id}`);
+    const elsewhere = cluster && !isFinished(task.status);
+    if (elsewhere && !subscriptions.has(id) && subscriptions.size >= MAX_SUBSCRIPTIONS) return fail('bad_request', `at most ${MAX_SUBSCRIPTIONS} subscriptions per socket`);
     port.batch(() => {
+      if (elsewhere) {
+        port.subscribe(topics.task(id));
+        subscriptions.add(id);
+      }
       if (ref !== undefined) port.send(withRef({ type: 'subscribed' as const, id }, ref));
       if (since === undefined || since < task.seq) port.send({ type: 'task', id, seq: task.seq, task });
     });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startEngineRole } from '../../server/engine-role.ts';
-import { ALICE, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
+import { ALICE, TestSocket, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
 import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
 import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import type { Task } from '../../client/protocol/types.ts';
@@ -54,4 +54,24 @@ t.test('every role answers the probes; the hub says which engine nodes it counts
   t.match(await getJson(`${node.url}/readyz`, undefined), { status: 200, body: { ready: true, engine: { state: 'ready' }, bus: { connected: true } } });
   const metrics = await (await fetch(`${node.url}/metrics`)).text();
   t.match(metrics, /hub_engine_node_slots\{[^}]*node="engine-a"[^}]*\} 1/);
+});
+
+t.test('frames across hubs: a task running on one hub is followed from another', async (t) => {
+  const other = await startTestHub(t, { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_NODE_ID: 'hub-b' });
+  const feed = await TestSocket.open(other.wsUrl, '/v1/ws', ALICE);
+  t.teardown(() => feed.close());
+  feed.send({ type: 'watch_tasks', ref: 1 });
+  await feed.next((f) => f.type === 'watching');
+  const { id } = (await (await upload(url, ALICE, await fixture('long.wav'), '?language=en')).json()) as Task;
+  const ws = await TestSocket.open(other.wsUrl, '/v1/ws', ALICE);
+  t.teardown(() => ws.close());
+  ws.send({ type: 'subscribe', id, ref: 'b' });
+  const first = await ws.next((f) => f.type === 'task' && f.id === id);
+  t.ok(first, 'hub-b answers with the task from the shared record');
+  const done = await ws.next((f) => f.type === 'status' && f.id === id && f.status === 'completed', 120_000);
+  t.ok(done, "hub-a's frames reached a socket on hub-b, to the end");
+  const seqs = ws.frames.filter((f) => f.id === id && typeof f.seq === 'number').map((f) => f.seq as number);
+  t.same(seqs.slice(1), [...seqs.slice(1)].sort((a, b) => a - b), 'in seq order');
+  t.ok(ws.frames.some((f) => f.type === 'segments' && f.id === id), 'segments among them');
+  t.ok(feed.frames.some((f) => f.type === 'created' && f.id === id), "the user's feed on hub-b heard of the task created on hub-a");
 });
