@@ -186,7 +186,17 @@ export class EnginePool extends EventEmitter {
   private spawn(member: Member): void {
     if (this.closed) return;
     const worker = new ChildWorker<EngineApi>(ENTRY, 'engine worker', {
-      env: { ENGINE_MODELS: JSON.stringify(this.options.modelPaths), ENGINE_THREADS: String(this.options.threadsPerJob), ENGINE_IMPL: this.options.impl ?? 'napi-rs', ENGINE_WORD_TIMING: this.options.wordTiming ?? 'tokens' },
+      env: {
+        ENGINE_MODELS: JSON.stringify(this.options.modelPaths),
+        ENGINE_THREADS: String(this.options.threadsPerJob),
+        ENGINE_IMPL: this.options.impl ?? 'napi-rs',
+        ENGINE_WORD_TIMING: this.options.wordTiming ?? 'tokens',
+        // whisper.cpp's OpenMP threads sleep when they wait, instead of spinning: with any other busy
+        // process on the cores, a spinning thread holds the core its partner needs (a live pass on
+        // 2 threads went from 0.35 s to 12 s with one busy core beside it; passive: 0.68 s, and the
+        // same as spinning on a quiet machine). docs/decisions.md has the figures.
+        OMP_WAIT_POLICY: process.env.OMP_WAIT_POLICY ?? 'PASSIVE',
+      },
       nice: WORKER_NICENESS,
     });
     member.worker = worker;

@@ -10,8 +10,11 @@
 // Goals: the addon within 3% of whisper-cli, and faster than @napi-rs/whisper.
 // Then N jobs at once: N slots (whisper states) in one addon process against N
 // processes of one thread each — windows per second and resident memory.
+// Then live-shaped passes (4 s of speech, fitted context) with whisper's
+// OpenMP threads spinning (ACTIVE) or sleeping (PASSIVE, the hub's default)
+// while they wait, on a quiet machine and beside one busy process.
 // Options: --rounds N (default 3) --windows N (default 3) --slots N (default 2)
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { homedir, tmpdir, availableParallelism } from 'node:os';
@@ -129,6 +132,32 @@ function rssOf(pid: number | undefined): number {
 const one = await jobsAtOnce(1, slots);
 const many = await jobsAtOnce(slots, 1);
 console.log(`${slots} jobs at once (1 thread each):  ${slots} slots in one process ${one.perSec.toFixed(2)} windows/s, ${one.rssMb.toFixed(0)} MB resident   |   ${slots} processes ${many.perSec.toFixed(2)} windows/s, ${many.rssMb.toFixed(0)} MB resident`);
+
+/** Median ms of live-shaped passes under an OpenMP wait policy, with a busy process beside the engine or not. */
+async function livePasses(policy: 'ACTIVE' | 'PASSIVE', busy: boolean): Promise<number> {
+  process.env.OMP_WAIT_POLICY = policy; // the pool hands it to its workers
+  const pool = new EnginePool({ modelPaths: [model], size: 1, threadsPerJob: threads, impl: 'whisper.cpp' });
+  await pool.ready();
+  const never = new AbortController().signal;
+  const hog = busy ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : undefined;
+  const times: number[] = [];
+  try {
+    for (let i = -1; i < rounds + 2; i++) {
+      const from = (5 + Math.max(0, i) * 7) * SR;
+      const result = await pool.run({ samples: all.slice(from, from + 4 * SR), fitContext: true, language: 'en' }, never);
+      if (i >= 0) times.push(result.engineMs);
+    }
+  } finally {
+    hog?.kill();
+    await pool.close();
+  }
+  return median(times);
+}
+const live = { activeQuiet: await livePasses('ACTIVE', false), passiveQuiet: await livePasses('PASSIVE', false), activeBusy: await livePasses('ACTIVE', true), passiveBusy: await livePasses('PASSIVE', true) };
+delete process.env.OMP_WAIT_POLICY;
+console.log(
+  `live pass (4 s, ${threads} threads), ms:  quiet: spinning ${live.activeQuiet.toFixed(0)}, sleeping ${live.passiveQuiet.toFixed(0)}   |   one busy process beside it: spinning ${live.activeBusy.toFixed(0)}, sleeping ${live.passiveBusy.toFixed(0)}`,
+);
 await rm(dir, { recursive: true, force: true });
 
 function writeWav(path: string, samples: Float32Array): string {
