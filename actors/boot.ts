@@ -1,6 +1,6 @@
 // Boot: the store is opened (retrying while it is unreachable), and every task
 // the previous run left unfinished comes back to life.
-import type { TaskStore } from './stores/task-store.ts';
+import type { StoredTask, TaskStore } from './stores/task-store.ts';
 import type { TaskRegistry } from './task-registry.ts';
 import { isTransient } from './stores/transient.ts';
 import { isFinished } from '../client/protocol/types.ts';
@@ -28,7 +28,18 @@ export async function openStore(store: TaskStore, log: LogFn, stopping: () => bo
  * skipped); a live stream cannot, and is marked `interrupted` with its finals.
  */
 export async function resumeLeftovers(store: TaskStore, registry: TaskRegistry, log: LogFn): Promise<void> {
-  const leftovers = await store.unfinished();
+  // In cluster mode only the tasks nobody holds (and this node's own, from its previous run).
+  if (store.leases) return resumeTasks(store, registry, await store.leases.claim(true), log);
+  await resume(store, registry, await store.unfinished(), log);
+}
+
+/** Resumes the tasks whose leases this hub has just taken (stored records read anew, now that it owns them). */
+export async function resumeTasks(store: TaskStore, registry: TaskRegistry, ids: string[], log: LogFn): Promise<void> {
+  const records = await Promise.all(ids.map((id) => store.get(id)));
+  await resume(store, registry, records.filter((r): r is StoredTask => r !== undefined), log);
+}
+
+async function resume(store: TaskStore, registry: TaskRegistry, leftovers: StoredTask[], log: LogFn): Promise<void> {
   const streams = leftovers.filter((r) => r.task.kind === 'stream');
   const now = new Date().toISOString();
   if (streams.length > 0) {

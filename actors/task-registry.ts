@@ -174,6 +174,22 @@ export class TaskRegistry {
     return this.live.get(id)?.actor;
   }
 
+  /**
+   * Another hub took this task over (cluster mode): its file actor stops here
+   * and writes nothing more; its frames now come from the new owner. A live
+   * stream stays with its client (its record no longer updates).
+   */
+  abandon(id: string): void {
+    const entry = this.live.get(id);
+    if (!entry || entry.actor.getSnapshot().context.task.kind === 'stream') return;
+    this.live.delete(id);
+    this.persistence.forget(id);
+    this.frames.forget(id);
+    this.services.scheduler.forgetTask(id);
+    this.observer.stopped?.(id);
+    entry.actor.stop();
+  }
+
   /** Stops every actor (their work is aborted); their last snapshots are already with persistence. */
   stopAll(): void {
     for (const { actor } of this.live.values()) actor.stop();

@@ -56,6 +56,8 @@ export interface HubConfig {
   natsUrl: string | undefined;
   /** this node's name in logs, admin and metrics */
   nodeId: string;
+  /** cluster mode: how long a hub's lease on a task lasts without renewal (it renews every third of it) */
+  leaseTtlMs: number;
 }
 
 /** Environment variable → CLI flag. */
@@ -84,6 +86,7 @@ export const SETTINGS = {
   HUB_ROLE: 'role',
   HUB_NATS_URL: 'nats-url',
   HUB_NODE_ID: 'node-id',
+  HUB_LEASE_TTL_SEC: 'lease-ttl-sec',
 } as const;
 
 export class ConfigError extends Error {
@@ -142,6 +145,7 @@ const schema = z.object({
     .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, 'HUB_NATS_URL must look like nats://host:4222 (or several, comma separated)')
     .optional(),
   HUB_NODE_ID: z.string().trim().regex(/^[A-Za-z0-9._-]{1,100}$/, 'HUB_NODE_ID must be 1 to 100 letters, digits, dots, dashes or underscores').optional(),
+  HUB_LEASE_TTL_SEC: z.coerce.number({ error: 'HUB_LEASE_TTL_SEC must be a number of seconds' }).min(0.3, 'HUB_LEASE_TTL_SEC must be 0.3 to 600').max(600, 'HUB_LEASE_TTL_SEC must be 0.3 to 600').default(15),
 });
 
 /** Cluster mode needs the bus and the shared record; the single process needs neither. */
@@ -223,5 +227,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     role: c.HUB_ROLE,
     natsUrl: c.HUB_NATS_URL,
     nodeId: c.HUB_NODE_ID ?? `${hostname()}-${process.pid}`,
+    leaseTtlMs: Math.round(c.HUB_LEASE_TTL_SEC * 1000),
   };
 }

@@ -74,7 +74,10 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
 
   const onCorrupt = (message: string) => log('error', message);
   const store =
-    overrides.store ?? (config.mongodbUri ? new MongoStore(config.mongodbUri, onCorrupt) : new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), onCorrupt));
+    overrides.store ??
+    (config.mongodbUri
+      ? new MongoStore(config.mongodbUri, onCorrupt, config.role === 'hub' ? { lease: { owner: config.nodeId, ttlMs: config.leaseTtlMs } } : {}) // several hubs: one owner per task
+      : new EmbeddedStore(join(config.dataDir, 'hub.sqlite'), onCorrupt));
   const persistence = new Persistence(
     store,
     { ...DEFAULT_PERSISTENCE, ...overrides.persistence },

@@ -31,6 +31,7 @@ import { AudioRetention } from '../actors/retention.ts';
 import { LiveSessions } from '../actors/live-sessions.ts';
 import { openStore, resumeLeftovers, taskStateFor } from '../actors/boot.ts';
 import { TaskReader } from '../actors/task-reader.ts';
+import { LeaseKeeper } from '../actors/lease-keeper.ts';
 import { FrameTap } from '../actors/frame-tap.ts';
 import type { TaskStore } from '../actors/stores/task-store.ts';
 import type { PersistenceOptions } from '../actors/persistence.ts';
@@ -169,7 +170,13 @@ async function startBackground(parts: HubParts, shuttingDown: () => boolean): Pr
   await Promise.race([storeReady.catch(() => {}), new Promise((r) => setTimeout(r, STORE_WAIT_AT_START_MS).unref())]);
   const retention = new AudioRetention(store, spool, parts.config.retentionHours, log);
   retention.start();
-  return () => retention.stop();
+  // Cluster mode: this hub's leases renewed, the tasks of hubs that stopped renewing theirs taken over.
+  const leases = store.leases ? new LeaseKeeper(store, store.leases, registry, parts.config.leaseTtlMs, log) : undefined;
+  void storeReady.then(() => !shuttingDown() && leases?.start(), () => {});
+  return () => {
+    retention.stop();
+    leases?.stop();
+  };
 }
 
 /** The last step undone: stop taking work, let running chunks finish (bounded), stop the actors, flush, close. */

@@ -4,7 +4,8 @@
 // (one immutable document per finished chunk). Every document read back is
 // validated before it reaches the hub.
 import { MongoClient, type Collection, type Db, type AnyBulkWriteOperation } from 'mongodb';
-import { FINISHED_STATUSES, summary, type TaskStatus, type TaskSummary } from '../../client/protocol/types.ts';
+import { FINISHED_STATUSES, isFinished, summary, type TaskStatus, type TaskSummary } from '../../client/protocol/types.ts';
+import { MongoLeases, type Lease, type LeaseOptions } from './mongo-leases.ts';
 import {
   parseChunkSegments,
   parseTaskRecord,
@@ -25,6 +26,8 @@ interface TaskDoc {
   seq: number;
   audioRemovedAt?: string;
   record: TaskRecord;
+  /** cluster mode: who owns the task (mongo-leases.ts) */
+  lease?: Lease;
 }
 
 interface ChunkDoc {
@@ -40,13 +43,15 @@ export class MongoStore implements TaskStore {
   readonly kind = 'mongodb';
   private readonly client: MongoClient;
   private opened: { db: Db; tasks: Collection<TaskDoc>; chunks: Collection<ChunkDoc> } | undefined;
+  readonly leases: MongoLeases | undefined;
 
-  /** `onCorrupt` hears of every corrupt document a list leaves out. */
+  /** `onCorrupt` hears of every corrupt document a list leaves out; `lease`: cluster mode, this hub owns the tasks it runs. */
   constructor(
     uri: string,
     private readonly onCorrupt: (message: string) => void = () => {},
-    options: { serverSelectionTimeoutMS?: number } = {},
+    options: { serverSelectionTimeoutMS?: number; lease?: LeaseOptions } = {},
   ) {
+    this.leases = options.lease ? new MongoLeases(() => this.c.db.collection('tasks'), options.lease) : undefined;
     // Fail fast when the server is away: persistence retries on its own schedule.
     this.client = new MongoClient(uri, { serverSelectionTimeoutMS: options.serverSelectionTimeoutMS ?? 5_000, appName: 'whisper-hub' });
   }
@@ -79,14 +84,17 @@ export class MongoStore implements TaskStore {
   }
 
   async insert(record: TaskRecord): Promise<void> {
-    await this.tasks.insertOne(this.toDoc(record));
+    const lease = this.leases?.forNewTask(record.task.id);
+    await this.tasks.insertOne({ ...this.toDoc(record), ...(lease ? { lease } : {}) });
   }
 
   async write(batch: WriteBatch): Promise<void> {
     if (batch.chunks.length > 0) {
       // Chunks only for tasks that exist: a deleted task is never recreated.
       const ids = [...new Set(batch.chunks.map((c) => c.taskId))];
-      const existing = new Set((await this.tasks.find({ _id: { $in: ids } }, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+      const found = await this.tasks.find({ _id: { $in: ids } }, { projection: { _id: 1, lease: 1 } }).toArray();
+      // (and, in cluster mode, only while this hub holds their lease)
+      const existing = new Set(found.filter((d) => this.holds(d)).map((d) => d._id));
       const ops: AnyBulkWriteOperation<ChunkDoc>[] = batch.chunks
         .filter((c) => existing.has(c.taskId))
         .map((c) => ({
@@ -95,13 +103,24 @@ export class MongoStore implements TaskStore {
       if (ops.length) await this.chunks.bulkWrite(ops, { ordered: false });
     }
     if (batch.tasks.length > 0) {
-      // Versioned by seq: a late or repeated write matches nothing. No upsert.
-      const ops: AnyBulkWriteOperation<TaskDoc>[] = batch.tasks.map((r) => {
+      // Versioned by seq (a late or repeated write matches nothing) and, in cluster mode, fenced by the lease. No upsert.
+      const ops: AnyBulkWriteOperation<TaskDoc>[] = [];
+      for (const r of batch.tasks) {
+        const fence = this.leases ? this.leases.fence(r.task.id) : {};
+        if (fence === null) continue; // another hub owns it now: this hub's word no longer counts
         const { _id, ...fields } = this.toDoc(r);
-        return { updateOne: { filter: { _id, seq: { $lt: r.task.seq } }, update: { $set: fields } } };
-      });
-      await this.tasks.bulkWrite(ops, { ordered: false });
+        ops.push({ updateOne: { filter: { _id, seq: { $lt: r.task.seq }, ...fence }, update: { $set: fields } } });
+      }
+      if (ops.length) await this.tasks.bulkWrite(ops, { ordered: false });
+      for (const r of batch.tasks) if (isFinished(r.task.status)) this.leases?.forget(r.task.id);
     }
+  }
+
+  /** Whether this hub may write the task of `doc` (always, outside cluster mode). */
+  private holds(doc: Pick<TaskDoc, '_id' | 'lease'>): boolean {
+    const fence = this.leases?.fence(doc._id);
+    if (fence === undefined) return true;
+    return fence !== null && doc.lease?.owner === fence['lease.owner'] && doc.lease.epoch === fence['lease.epoch'];
   }
 
   async get(id: string): Promise<StoredTask | undefined> {

@@ -55,8 +55,21 @@ export interface ListQuery {
   segments?: boolean;
 }
 
+/** Cluster mode: one owner per unfinished task, fenced (stores/mongo-leases.ts). A store without it serves one hub. */
+export interface TaskLeases {
+  /** Renews the leases held; returns the tasks another hub took meanwhile (their actors must stop here). */
+  renew(): Promise<string[]>;
+  /** Takes the leases of unfinished tasks nobody holds (`own`: also this node id's, from a previous run); returns their ids. */
+  claim(own?: boolean): Promise<string[]>;
+  /** No more renewals for this task here. */
+  forget(taskId: string): void;
+  held(): string[];
+}
+
 export interface TaskStore {
   readonly kind: string;
+  /** present in cluster mode: every task has one owner, and writes by any other hub are refused */
+  readonly leases?: TaskLeases;
   /** Creates the indexes and checks the connection. */
   open(): Promise<void>;
   /** Records a new task; the one write anybody waits for (the upload's 201). */
