@@ -2,7 +2,8 @@
 // (HUB_ROLE=hub, no engines of its own) and an engine node (HUB_ROLE=engine,
 // the micro synthetic model: mechanics, not text) in this process, the shared
 // record on the MongoDB wire double. An upload is transcribed by the node
-// through the bus; both roles answer the probes.
+// through the bus; both roles answer the probes; frames cross hubs; a task has
+// one owner (its lease), and another hub finishes it when that owner dies.
 import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -75,3 +76,42 @@ t.test('frames across hubs: a task running on one hub is followed from another',
   t.ok(ws.frames.some((f) => f.type === 'segments' && f.id === id), 'segments among them');
   t.ok(feed.frames.some((f) => f.type === 'created' && f.id === id), "the user's feed on hub-b heard of the task created on hub-a");
 });
+
+t.test('one owner per task: a hub started later leaves a running task alone; when its hub dies, the other takes it over and finishes it', async (t) => {
+  // Both hubs see the same spool (a shared volume, as uploads are not on the bus yet) and hold leases of 1 s.
+  const shared = await mkdtemp(join(tmpdir(), 'hub-shared-'));
+  t.teardown(() => rm(shared, { recursive: true, force: true }));
+  const env = { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_DATA_DIR: shared, HUB_LEASE_TTL_SEC: '1' };
+  const owner = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-c' });
+  const { id } = (await (await upload(owner.url, ALICE, repeatWav(await fixture('long.wav'), 4), '?language=en')).json()) as Task;
+
+  // Then a second hub starts and lives past a lease's life: it must not take the task while hub-c renews.
+  let running: Task;
+  do {
+    await new Promise((r) => setTimeout(r, 200));
+    running = owner.hub.context.registry.get(id)!;
+  } while (running.progress.done < 1 && running.status !== 'completed');
+  t.not(running.status, 'completed', 'still running when its hub dies (the fixture has several chunks)');
+  const heir = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-d' }); // its start-up finds the task unfinished
+  await new Promise((r) => setTimeout(r, 1_200));
+  t.notOk(heir.hub.context.registry.isLive(id), 'hub-d left the running task alone');
+
+  await owner.hub.close({ chunkGraceMs: 0 }); // hub-c stops renewing: its lease expires within 1 s
+  const task = await waitForStatus(heir.url, ALICE, id, ['completed', 'failed'], 120_000);
+  t.equal(task.status, 'completed', task.error?.message ?? 'finished by hub-d');
+  t.ok(heir.hub.context.registry.get(id), 'hub-d ran it');
+  const full = await getJson<Task>(`${heir.url}/v1/tasks/${id}?segments=1`, ALICE);
+  const chunks = full.body.segments.map((s) => s.chunk ?? -1);
+  t.same(chunks, [...chunks].sort((a, b) => a - b), 'every chunk once, in order: none transcribed twice onto the transcript');
+  t.equal(full.body.progress.done, full.body.progress.total, 'every chunk done');
+  t.match(mongo.collection('hub_test.tasks').get(id), { lease: { owner: 'hub-d', epoch: 2 } }, 'under the next epoch');
+});
+
+/** A 16-bit PCM WAV `times` over (its 44-byte header rewritten): a longer recording of the same speech. */
+function repeatWav(wav: Buffer, times: number): Buffer {
+  const data = wav.subarray(44);
+  const header = Buffer.from(wav.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length * times, 4);
+  header.writeUInt32LE(data.length * times, 40);
+  return Buffer.concat([header, ...Array.from({ length: times }, () => data)]);
+}
