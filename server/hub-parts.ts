@@ -118,7 +118,7 @@ async function buildEngine(config: HubConfig, log: LogFn, onSlots: (slots: numbe
   } catch (error) {
     throw new Error(`cannot reach the NATS server at ${config.natsUrl}: ${(error as Error).message}`, { cause: error });
   }
-  log('warn', 'cluster mode: run one hub for now (any number of engine nodes): without task leases a second hub would resume this one\'s unfinished tasks too (docs/scaling.md)');
+  log('info', 'cluster mode: tasks are leased to one hub at a time; hubs must share HUB_DATA_DIR (uploads are read from the spool when a task moves; docs/scaling.md)', { leaseTtlSec: config.leaseTtlMs / 1000 });
   return { engine: new ClusterEngine(nats, log, onSlots), nats };
 }
 

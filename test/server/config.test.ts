@@ -70,4 +70,7 @@ t.test('cluster roles: the bus and the shared record are required, and only ther
   t.match(t.throws(() => loadConfig({ HUB_ROLE: 'worker' }, [])), /HUB_ROLE must be all, hub or engine/);
   t.match(t.throws(() => loadConfig({ HUB_ROLE: 'hub', HUB_NATS_URL: 'localhost:4222', MONGODB_URI: mongo }, [])), /HUB_NATS_URL must look like nats:\/\/host:4222/);
   t.match(t.throws(() => loadConfig({ HUB_NODE_ID: 'a b/c' }, [])), /HUB_NODE_ID must be 1 to 100 letters/);
+  t.match(loadConfig({}, []), { leaseTtlMs: 15_000 }, 'task leases last 15 s by default');
+  t.match(loadConfig({}, ['--lease-ttl-sec', '2.5']), { leaseTtlMs: 2_500 });
+  for (const bad of ['0', '-1', 'soon', '1000']) t.match(t.throws(() => loadConfig({ HUB_LEASE_TTL_SEC: bad }, [])), /HUB_LEASE_TTL_SEC must be/, `HUB_LEASE_TTL_SEC=${bad}`);
 });
