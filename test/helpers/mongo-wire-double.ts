@@ -7,6 +7,13 @@
 // limits, `_id` projections, `$set` updates, replacement upserts and
 // duplicate-key errors. BSON is the driver's own library.
 //
+// Where it stays beside FerretDB 1.24 (which the store, lease and cluster tests
+// run against wherever it is built): outages on a fixed port mid-test
+// (stop()/start() with the driver's connections dropped), a slow server
+// (`delayMs`), corrupt documents planted under the driver's nose, the indexes
+// MongoStore asks for (recorded as sent) — and machines without Go, where the
+// tests run on it alone.
+//
 // What it cannot check: indexes (it records them, never uses them), query
 // plans and performance, transactions, sessions and retryable-write
 // semantics, write concerns and durability, replica sets and failover, auth,

@@ -41,7 +41,8 @@ export async function startNatsServer(): Promise<NatsServer> {
   };
 }
 
-function freePort(): Promise<number> {
+/** A TCP port nobody listens on now (for the servers the tests start). */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.listen(0, '127.0.0.1', () => {

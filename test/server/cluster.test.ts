@@ -1,7 +1,8 @@
 // Cluster mode end to end on a real NATS server (JetStream): a hub
 // (HUB_ROLE=hub, no engines of its own) and an engine node (HUB_ROLE=engine,
 // the micro synthetic model: mechanics, not text) in this process, the shared
-// record on the MongoDB wire double. An upload is transcribed by the node
+// record on FerretDB 1.24 (SQLite) where it is built (.ci/run builds it), else
+// on the MongoDB wire double. An upload is transcribed by the node
 // through the bus; both roles answer the probes; frames cross hubs; a task has
 // one owner (its lease), and another hub finishes it when that owner dies.
 import t from 'tap';
@@ -11,7 +12,9 @@ import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startEngineRole } from '../../server/engine-role.ts';
 import { ALICE, TestSocket, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
+import { MongoClient } from 'mongodb';
 import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
+import { ferretDbBinary, startFerretDb } from '../helpers/ferretdb.ts';
 import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import type { Task } from '../../client/protocol/types.ts';
 
@@ -21,8 +24,9 @@ if (!hasNatsServer()) {
 }
 
 const nats = await startNatsServer();
-const mongo = new MongoWireDouble();
-const mongoUri = await mongo.start();
+const mongo = ferretDbBinary() ? await startFerretDb() : new MongoWireDouble();
+const mongoUri = mongo instanceof MongoWireDouble ? await mongo.start() : mongo.uri('hub_cluster');
+t.comment(`the shared record: ${mongo instanceof MongoWireDouble ? 'the MongoDB wire double (no FerretDB built here)' : 'FerretDB 1.24'}`);
 const engineDir = await mkdtemp(join(tmpdir(), 'engine-node-'));
 const node = await startEngineRole(
   loadConfig({ HUB_ROLE: 'engine', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_NODE_ID: 'engine-a', HUB_PORT: '0', HUB_DATA_DIR: engineDir, WHISPER_MODEL: 'synthetic:micro', HUB_WORKERS: '1', HUB_LOG_LEVEL: 'silent' }, []),
@@ -104,7 +108,9 @@ t.test('one owner per task: a hub started later leaves a running task alone; whe
   const chunks = full.body.segments.map((s) => s.chunk ?? -1);
   t.same(chunks, [...chunks].sort((a, b) => a - b), 'every chunk once, in order: none transcribed twice onto the transcript');
   t.equal(full.body.progress.done, full.body.progress.total, 'every chunk done');
-  t.match(mongo.collection('hub_test.tasks').get(id), { lease: { owner: 'hub-d', epoch: 2 } }, 'under the next epoch');
+  const client = await MongoClient.connect(mongoUri);
+  t.teardown(() => client.close());
+  t.match(await client.db().collection('tasks').findOne({ _id: id as never }), { lease: { owner: 'hub-d', epoch: 2 } }, 'under the next epoch');
 });
 
 /** A 16-bit PCM WAV `times` over (its 44-byte header rewritten): a longer recording of the same speech. */
