@@ -1,5 +1,6 @@
 // Runs the hub as its own process (`server/main.ts`, as `npm start` does), for
-// tests that kill it: reads its address from its start-up log line.
+// tests that kill it: reads its address from its start-up log line (a hub's,
+// or an engine node's with HUB_ROLE=engine).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,7 @@ export async function spawnHub(env: Record<string, string>): Promise<HubProcess>
       try {
         const entry = JSON.parse(line) as Record<string, unknown>;
         logs.push(entry);
-        if (typeof entry.msg === 'string' && entry.msg.startsWith('hub listening on ')) resolve(entry.url as string);
+        if (typeof entry.msg === 'string' && /^(hub listening on |engine node )/.test(entry.msg) && typeof entry.url === 'string') resolve(entry.url);
       } catch {
         // not a log line
       }

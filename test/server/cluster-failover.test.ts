@@ -1,0 +1,89 @@
+// Fail-over between hub processes: two hubs (HUB_ROLE=hub) and an engine node
+// (HUB_ROLE=engine, the micro synthetic model: mechanics, not text), each a
+// process of its own as `npm start` runs it, on a real nats-server and
+// FerretDB 1.24 (the MongoDB wire double where FerretDB is not built). A hub
+// killed with SIGKILL mid-task: the other takes its lease when it expires and
+// the task completes with the transcript of an undisturbed run.
+import t from 'tap';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MongoClient } from 'mongodb';
+import { ALICE, BOB, ADMIN, fixture, getJson, upload, waitForStatus } from '../helpers/hub.ts';
+import { spawnHub, type HubProcess } from '../helpers/hub-process.ts';
+import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
+import { ferretDbBinary, startFerretDb } from '../helpers/ferretdb.ts';
+import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
+import type { Task } from '../../client/protocol/types.ts';
+
+if (!hasNatsServer()) {
+  t.pass('skipped: no nats-server on this machine (apt-get install nats-server; .ci/run does)');
+  process.exit(0);
+}
+
+const nats = await startNatsServer();
+const mongo = ferretDbBinary() ? await startFerretDb() : new MongoWireDouble();
+const mongoUri = mongo instanceof MongoWireDouble ? await mongo.start() : mongo.uri('hub_failover');
+const shared = await mkdtemp(join(tmpdir(), 'hub-failover-')); // the hubs' shared spool (a network volume in production)
+const processes: HubProcess[] = [];
+t.teardown(async () => {
+  for (const p of processes) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
+  await Promise.all(processes.map((p) => p.exited));
+  await nats.stop();
+  await mongo.stop();
+  await rm(shared, { recursive: true, force: true });
+});
+
+const common = {
+  HUB_NATS_URL: nats.url,
+  MONGODB_URI: mongoUri,
+  HUB_PORT: '0',
+  WHISPER_MODEL: 'synthetic:micro',
+  HUB_TOKENS: `${ALICE}=alice,${BOB}=bob,${ADMIN}=root:admin`,
+  HUB_LEASE_TTL_SEC: '1',
+};
+const start = async (env: Record<string, string>) => {
+  const p = await spawnHub({ ...common, ...env });
+  processes.push(p);
+  return p;
+};
+const engine = await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-1', HUB_WORKERS: '1', HUB_DATA_DIR: join(shared, 'engine-1') });
+const hubA = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-a', HUB_DATA_DIR: shared, HUB_VAD: 'energy' });
+const hubB = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-b', HUB_DATA_DIR: shared, HUB_VAD: 'energy' });
+t.comment(`the shared record: ${mongo instanceof MongoWireDouble ? 'the MongoDB wire double (no FerretDB built here)' : 'FerretDB 1.24'}; engine node at ${engine.url}`);
+
+/** A longer recording: the fixture four times over (several chunks, seconds of work). */
+async function recording(): Promise<Buffer> {
+  const wav = await fixture('long.wav');
+  const data = wav.subarray(44);
+  const header = Buffer.from(wav.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length * 4, 4);
+  header.writeUInt32LE(data.length * 4, 40);
+  return Buffer.concat([header, data, data, data, data]);
+}
+const transcript = async (url: string, id: string) => (await getJson<Task>(`${url}/v1/tasks/${id}?segments=1`, ALICE)).body.segments.map((s) => s.text).join(' ');
+
+t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript is that of an undisturbed run', async (t) => {
+  const audio = await recording();
+  // The undisturbed run, on hub-b.
+  const reference = (await (await upload(hubB.url, ALICE, audio, '?language=en')).json()) as Task;
+  const undisturbed = await waitForStatus(hubB.url, ALICE, reference.id, ['completed', 'failed'], 120_000);
+  t.equal(undisturbed.status, 'completed');
+
+  const { id } = (await (await upload(hubA.url, ALICE, audio, '?language=en')).json()) as Task;
+  let seen: Task;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = (await getJson<Task>(`${hubA.url}/v1/tasks/${id}`, ALICE)).body;
+  } while (seen.progress.done < 2 && seen.status !== 'completed');
+  t.not(seen.status, 'completed', `hub-a is mid-task (${seen.progress.done} of ${seen.progress.total} chunks)`);
+  hubA.proc.kill('SIGKILL');
+  t.match(await hubA.exited, { signal: 'SIGKILL' });
+
+  const task = await waitForStatus(hubB.url, ALICE, id, ['completed', 'failed'], 120_000);
+  t.equal(task.status, 'completed', task.error?.message ?? 'hub-b finished it');
+  t.equal(await transcript(hubB.url, id), await transcript(hubB.url, reference.id), 'the same transcript as the undisturbed run: no chunk lost or doubled');
+  const client = await MongoClient.connect(mongoUri);
+  t.teardown(() => client.close());
+  t.match(await client.db().collection('tasks').findOne({ _id: id as never }), { lease: { owner: 'hub-b', epoch: 2 } }, 'hub-b holds it under the next epoch');
+});
