@@ -61,11 +61,11 @@ export class MongoStore implements TaskStore {
     const db = this.client.db(); // the database named in the URI ("test" if none)
     const tasks = db.collection<TaskDoc>('tasks');
     const chunks = db.collection<ChunkDoc>('task_chunks');
-    await tasks.createIndexes([
-      { key: { userId: 1, createdAt: -1, _id: -1 }, name: 'by_user' },
-      { key: { status: 1, updatedAt: 1 }, name: 'by_status' },
-    ]);
-    await chunks.createIndexes([{ key: { taskId: 1, chunk: 1 }, name: 'by_task' }]);
+    // One index per command: FerretDB 1.24 drops the connection when a command asks again for
+    // several indexes that exist already (every start after the first).
+    await tasks.createIndex({ userId: 1, createdAt: -1, _id: -1 }, { name: 'by_user' });
+    await tasks.createIndex({ status: 1, updatedAt: 1 }, { name: 'by_status' });
+    await chunks.createIndex({ taskId: 1, chunk: 1 }, { name: 'by_task' });
     this.opened = { db, tasks, chunks };
   }
 

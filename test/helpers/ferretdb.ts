@@ -1,6 +1,6 @@
 // A real MongoDB-protocol server that no one here wrote, for the store and
-// cluster tests: FerretDB 1.24 with its SQLite backend (built by .ci/run with
-// `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2`), on a free
+// cluster tests: FerretDB 1.24 with its SQLite backend (built by
+// scripts/build-ferretdb.sh, which .ci/run runs), on a free
 // port with its own data directory, stopped with the test.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -9,7 +9,7 @@ import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './nats-server.ts';
 
-/** The ferretdb binary: FERRETDB_BIN, `go install`'s ~/go/bin, or the PATH; undefined when there is none. */
+/** The ferretdb binary: FERRETDB_BIN, Go's bin folder (where the build script puts it), or the PATH; undefined when there is none. */
 export function ferretDbBinary(): string | undefined {
   const candidates = [process.env.FERRETDB_BIN, join(process.env.GOBIN ?? join(process.env.GOPATH ?? join(homedir(), 'go'), 'bin'), 'ferretdb'), 'ferretdb'];
   return candidates.find((bin) => bin && (bin.includes('/') ? existsSync(bin) : spawnSync(bin, ['--version']).status === 0));
@@ -23,7 +23,7 @@ export interface FerretDb {
 
 export async function startFerretDb(): Promise<FerretDb> {
   const bin = ferretDbBinary();
-  if (!bin) throw new Error('no ferretdb binary (go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2)');
+  if (!bin) throw new Error('no ferretdb binary (scripts/build-ferretdb.sh builds it)');
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'ferretdb-test-'));
   const args = ['--handler=sqlite', `--sqlite-url=file:${dir}/`, `--listen-addr=127.0.0.1:${port}`, `--state-dir=${dir}`, '--telemetry=disable', '--log-level=error'];

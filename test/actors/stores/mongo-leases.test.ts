@@ -133,5 +133,5 @@ if (ferretDbBinary()) {
   t.teardown(() => ferret.stop());
   t.test('against FerretDB 1.24 (SQLite)', async (t) => leaseSuite(t, async () => ferret.uri(`leases_${++databases}`)));
 } else {
-  t.comment('FerretDB is not built here (go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.2): the leases ran against the wire double only');
+  t.comment('FerretDB is not built here (scripts/build-ferretdb.sh builds it): the leases ran against the wire double only');
 }
