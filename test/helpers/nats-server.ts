@@ -12,30 +12,42 @@ export const hasNatsServer = () => spawnSync('nats-server', ['--version']).statu
 export interface NatsServer {
   url: string;
   connect(): Promise<NatsConnection>;
+  /** stopped and started again on the same port and store (what JetStream stored survives) */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startNatsServer(): Promise<NatsServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nats-test-'));
-  const child: ChildProcess = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
   const url = `nats://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    try {
-      const nc = await connect({ servers: url, reconnect: false });
-      await nc.close();
-      break;
-    } catch (error) {
-      if (i > 50) throw error;
-      await new Promise((r) => setTimeout(r, 100));
+  const run = async (): Promise<ChildProcess> => {
+    const child = spawn('nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir], { stdio: 'ignore' });
+    for (let i = 0; ; i++) {
+      try {
+        const nc = await connect({ servers: url, reconnect: false });
+        await nc.close();
+        return child;
+      } catch (error) {
+        if (i > 50) throw error;
+        await new Promise((r) => setTimeout(r, 100));
+      }
     }
-  }
+  };
+  const halt = async (child: ChildProcess) => {
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+  };
+  let child = await run();
   return {
     url,
     connect: () => connect({ servers: url }),
+    restart: async () => {
+      await halt(child);
+      child = await run();
+    },
     stop: async () => {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
+      await halt(child);
       rmSync(dir, { recursive: true, force: true });
     },
   };

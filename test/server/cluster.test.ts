@@ -121,3 +121,17 @@ function repeatWav(wav: Buffer, times: number): Buffer {
   header.writeUInt32LE(data.length * times, 40);
   return Buffer.concat([header, ...Array.from({ length: times }, () => data)]);
 }
+
+t.test('nats-server restarted mid-task: no job is lost, the task completes', async (t) => {
+  const { id } = (await (await upload(url, ALICE, repeatWav(await fixture('long.wav'), 3), '?language=en')).json()) as Task;
+  let seen: Task;
+  do {
+    await new Promise((r) => setTimeout(r, 100));
+    seen = (await getJson<Task>(`${url}/v1/tasks/${id}`, ALICE)).body;
+  } while (seen.progress.done < 1 && seen.status !== 'completed');
+  t.not(seen.status, 'completed', `mid-task (${seen.progress.done} of ${seen.progress.total} chunks)`);
+  await nats.restart();
+  const task = await waitForStatus(url, ALICE, id, ['completed', 'failed'], 120_000);
+  t.equal(task.status, 'completed', task.error?.message ?? 'completed after the restart');
+  t.equal(task.progress.done, task.progress.total, 'every chunk done');
+});
