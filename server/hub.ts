@@ -196,6 +196,8 @@ async function closeParts(parts: HubParts, options: { chunkGraceMs?: number; flu
   const drained = await persistence.drain(flushMs);
   if (!drained) logger.warn({ backlog: persistence.stats().backlog }, 'shut down before every record was written');
   persistence.stop();
+  // Cluster mode: the other hubs take this one's unfinished tasks at their next round, not after the leases expire.
+  await parts.store.leases?.release().catch((error: unknown) => logger.warn({ err: error }, 'could not release the task leases: they expire instead'));
   await parts.store.close();
   logger.info('hub stopped');
 }

@@ -87,6 +87,17 @@ export class MongoLeases implements TaskLeases {
     return lost;
   }
 
+  /** Lets go of every lease (a graceful shutdown, after the last writes): other hubs take the tasks at once, not after expiry. */
+  async release(): Promise<void> {
+    const held = [...this.epochs];
+    this.epochs.clear();
+    await Promise.all(
+      held.map(([taskId, epoch]) =>
+        this.tasks().updateOne({ _id: taskId, 'lease.owner': this.options.owner, 'lease.epoch': epoch }, { $set: { lease: { owner: this.options.owner, epoch, expiresAt: 0 } } }),
+      ),
+    );
+  }
+
   /**
    * Takes the leases of unfinished tasks nobody holds: expired, never leased
    * (written before cluster mode), or — with `own` (at start-up) — leased to

@@ -61,6 +61,8 @@ export interface TaskLeases {
   renew(): Promise<string[]>;
   /** Takes the leases of unfinished tasks nobody holds (`own`: also this node id's, from a previous run); returns their ids. */
   claim(own?: boolean): Promise<string[]>;
+  /** Lets go of every lease held (graceful shutdown): other hubs take the tasks at once. */
+  release(): Promise<void>;
   /** No more renewals for this task here. */
   forget(taskId: string): void;
   held(): string[];

@@ -106,6 +106,18 @@ function leaseSuite(t: Test, server: Server) {
     t.same(await restarted.leases!.claim(true), [mine.id], 'at start-up it takes back what its previous run held');
   });
 
+  t.test('a hub that shuts down releases its leases: another takes its tasks at once, not after expiry', async (t) => {
+    const { open, leaseOf } = await hubs(t, server);
+    const a = await open('hub-a');
+    const b = await open('hub-b');
+    const task = makeTask();
+    await a.insert(record(task));
+    await a.leases!.release();
+    t.same(a.leases!.held(), []);
+    t.same(await b.leases!.claim(), [task.id], 'taken without waiting for the lease to expire');
+    t.match(await leaseOf(task.id), { owner: 'hub-b', epoch: 2 });
+  });
+
   t.test('without leases (one hub) every write goes through as before', async (t) => {
     const { open } = await hubs(t, server);
     const store = await open();
