@@ -1,5 +1,5 @@
-// Live finals on real speech with the endpointer (HUB_ENDPOINTING=words, the
-// default): sentences separated by pauses of 0.3–0.5 s — shorter than the old
+// Live finals on real speech with the endpointer (HUB_ENDPOINTING=words, asked
+// for here): sentences separated by pauses of 0.3–0.5 s — shorter than the old
 // 0.6 s rule — each become a final of their own soon after they end, instead
 // of waiting for agreement or the 25 s cap. The real model judges the text
 // (WER stated); latencies are printed by bench:stream, this only bounds the
@@ -19,7 +19,7 @@ if (!model || !hasRealSpeech()) {
   process.exit(0);
 }
 
-const { url } = await startTestHub(t, { WHISPER_MODEL: model, HUB_WORKERS: '1' });
+const { url } = await startTestHub(t, { WHISPER_MODEL: model, HUB_WORKERS: '1', HUB_ENDPOINTING: 'words' });
 
 t.test('five sentences, pauses of 0.3–0.5 s: a final each, at its end, none waiting for the cap', async (t) => {
   const recording = tightRecording();
