@@ -3,7 +3,7 @@
 // process of its own as `npm start` runs it, on a real nats-server and
 // FerretDB 1.24 (the MongoDB wire double where FerretDB is not built). A hub
 // killed with SIGKILL mid-task: the other takes its lease when it expires and
-// the task completes with the transcript of an undisturbed run.
+// the task completes with the chunks of an undisturbed run, none twice.
 import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,9 +61,15 @@ async function recording(): Promise<Buffer> {
   header.writeUInt32LE(data.length * 4, 40);
   return Buffer.concat([header, data, data, data, data]);
 }
-const transcript = async (url: string, id: string) => (await getJson<Task>(`${url}/v1/tasks/${id}?segments=1`, ALICE)).body.segments.map((s) => s.text).join(' ');
+/** The chunks a task's transcript is made of, in order (each once), and how many segments appear twice. */
+async function chunksOf(url: string, id: string): Promise<{ order: number[]; repeated: number }> {
+  const segments = (await getJson<Task>(`${url}/v1/tasks/${id}?segments=1`, ALICE)).body.segments;
+  const order = segments.map((s) => s.chunk ?? -1).filter((c, i, all) => i === 0 || c !== all[i - 1]);
+  const keys = segments.map((s) => `${s.chunk}:${s.start}`);
+  return { order, repeated: keys.length - new Set(keys).size };
+}
 
-t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript is that of an undisturbed run', async (t) => {
+t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript has every chunk of an undisturbed run, once', async (t) => {
   const audio = await recording();
   // The undisturbed run, on hub-b.
   const reference = (await (await upload(hubB.url, ALICE, audio, '?language=en')).json()) as Task;
@@ -82,7 +88,10 @@ t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript is 
 
   const task = await waitForStatus(hubB.url, ALICE, id, ['completed', 'failed'], 120_000);
   t.equal(task.status, 'completed', task.error?.message ?? 'hub-b finished it');
-  t.equal(await transcript(hubB.url, id), await transcript(hubB.url, reference.id), 'the same transcript as the undisturbed run: no chunk lost or doubled');
+  // (the synthetic model's words vary from run to run: what must match is which chunks made the transcript, each once, in order)
+  const [moved, calm] = [await chunksOf(hubB.url, id), await chunksOf(hubB.url, reference.id)];
+  t.same(moved.order, calm.order, 'the same chunks on the transcript as in the undisturbed run, in order: none lost');
+  t.equal(moved.repeated, 0, 'no segment twice: nothing transcribed onto it again after the take-over');
   const client = await MongoClient.connect(mongoUri);
   t.teardown(() => client.close());
   t.match(await client.db().collection('tasks').findOne({ _id: id as never }), { lease: { owner: 'hub-b', epoch: 2 } }, 'hub-b holds it under the next epoch');
