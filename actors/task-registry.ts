@@ -84,7 +84,11 @@ export class TaskRegistry {
     this.admit(input.userId);
     const task = newTask({ ...input, kind: 'file', status: 'queued', model: this.options.model(input.options?.model) });
     const files = { audioPath: input.uploadPath, pcmPath: this.options.files.pcmPath(task.id) };
-    await this.persistence.store.insert({ task, ...files });
+    await this.options.files.share?.(task.id, files.audioPath);
+    await this.persistence.store.insert({ task, ...files }).catch(async (error: unknown) => {
+      await this.options.files.remove({ task, audioPath: '', pcmPath: '' }).catch(() => {}); // the shared copy, if any (the caller owns the upload)
+      throw error;
+    });
     this.startFile({ task, ...files });
     this.announce(task.userId, { type: 'created', id: task.id, seq: task.seq, task });
     return task;
@@ -113,8 +117,13 @@ export class TaskRegistry {
    * its checkpoint and pcm it goes straight back to transcribing the chunks not
    * yet on its transcript; without its pcm it decodes again first.
    */
-  async resume(stored: StoredTask): Promise<void> {
-    if (this.live.has(stored.task.id)) return;
+  async resume(record: StoredTask): Promise<void> {
+    if (this.live.has(record.task.id)) return;
+    // Taken over from another hub: its files on this hub's disk. Without them the actor starts anyway and fails on the missing upload, saying so.
+    const files = await this.options.files.localize?.(record).catch((error: unknown) => {
+      this.log('error', 'could not fetch the upload of a task taken over', { taskId: record.task.id, error: String(error) });
+    });
+    const stored = files ? { ...record, ...files } : record;
     const pcmMissing = Boolean(stored.checkpoint) && !(await access(stored.pcmPath).then(() => true, () => false));
     this.startFile(stored, pcmMissing);
     this.log('info', 'task resumed', { taskId: stored.task.id, status: stored.task.status, emitted: stored.checkpoint?.emitted ?? 0, pcmMissing });

@@ -24,6 +24,7 @@ import { AudioPreparer } from '../native/audio/audio-preparer.ts';
 import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService, type HubEngine } from '../native/engine/engine-service.ts';
+import { SharedUploads } from './shared-uploads.ts';
 import { ClusterEngine } from '../native/engine/bus/cluster-engine.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SileroService, type SileroOptions } from '../native/audio/silero-vad.ts';
@@ -89,6 +90,7 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
     scheduler.setCapacity(slots);
     inspector.touch('scheduler');
   });
+  if (nats) spool.shareThrough(await SharedUploads.open(nats));
   const scheduler = new Scheduler(engine.slots, () => inspector.touch('scheduler'));
   const ffmpeg = overrides.ffmpeg === undefined ? await findFfmpeg() : (overrides.ffmpeg ?? undefined);
   if (ffmpeg) log('info', 'ffmpeg found', { version: ffmpeg.version });
@@ -118,7 +120,7 @@ async function buildEngine(config: HubConfig, log: LogFn, onSlots: (slots: numbe
   } catch (error) {
     throw new Error(`cannot reach the NATS server at ${config.natsUrl}: ${(error as Error).message}`, { cause: error });
   }
-  log('info', 'cluster mode: tasks are leased to one hub at a time; hubs must share HUB_DATA_DIR (uploads are read from the spool when a task moves; docs/scaling.md)', { leaseTtlSec: config.leaseTtlMs / 1000 });
+  log('info', 'cluster mode: tasks are leased to one hub at a time; uploads are shared through the NATS object store (docs/scaling.md)', { leaseTtlSec: config.leaseTtlMs / 1000 });
   return { engine: new ClusterEngine(nats, log, onSlots), nats };
 }
 

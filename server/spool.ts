@@ -4,11 +4,12 @@
 // refused with `insufficient_storage` before it fills the disk. Usage is
 // measured from the disk every few seconds (the decoder writes pcm out of our
 // sight) plus the uploads streaming in right now.
-import { readdir, rm, stat, statfs } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { access, readdir, rm, stat, statfs } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
 import { HubError } from '../actors/hub-error.ts';
 import type { LogFn } from '../native/log-fn.ts';
 import type { TaskFiles } from '../actors/task-files.ts';
+import type { SharedUploads } from './shared-uploads.ts';
 
 const FREE_RESERVE_BYTES = 512 * 1024 * 1024;
 const MEASURE_EVERY_MS = 5_000;
@@ -25,6 +26,8 @@ export class Spool implements TaskFiles {
   private free = Number.POSITIVE_INFINITY;
   private incoming = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** cluster mode: the copy of every upload that every hub can read */
+  private shared: SharedUploads | undefined;
 
   constructor(
     readonly dir: string,
@@ -88,9 +91,41 @@ export class Spool implements TaskFiles {
     return join(this.dir, `${id}.pcm`);
   }
 
+  /** Cluster mode: uploads are copied to (and read back from) the object store every hub shares. */
+  shareThrough(shared: SharedUploads): void {
+    this.shared = shared;
+  }
+
   /** Removes a task's files (streams have none); a file already gone is fine. */
-  async remove(record: { audioPath: string; pcmPath: string }): Promise<void> {
-    await Promise.all([record.audioPath, record.pcmPath].filter(Boolean).map((path) => rm(path, { force: true })));
+  async remove(record: { task?: { id: string }; audioPath: string; pcmPath: string }): Promise<void> {
+    // By name in this spool: a record written by another hub (cluster mode) names the files on its own disk.
+    await Promise.all([record.audioPath, record.pcmPath].filter(Boolean).map((path) => rm(join(this.dir, basename(path)), { force: true })));
+    if (record.task) await this.shared?.remove(record.task.id);
+  }
+
+  async share(taskId: string, audioPath: string): Promise<void> {
+    if (!this.shared) return;
+    try {
+      await this.shared.put(taskId, audioPath);
+    } catch (error) {
+      this.log('error', 'could not copy an upload to the shared storage', { taskId, error: String(error) });
+      throw new HubError('store_unavailable', 'the upload could not be copied to the cluster\'s shared storage (NATS); try again shortly');
+    }
+  }
+
+  /**
+   * A task taken over from another hub keeps its upload's name but lives in
+   * this spool: fetched from the shared copy when it is not on this disk. Its
+   * pcm is this hub's (decoded again when missing, as after a restart).
+   */
+  async localize(record: { task: { id: string }; audioPath: string; pcmPath: string }): Promise<{ audioPath: string; pcmPath: string }> {
+    if (!this.shared || !record.audioPath) return record;
+    const audioPath = join(this.dir, basename(record.audioPath));
+    const here = await access(audioPath).then(() => true, () => false);
+    if (!here && !(await this.shared.fetch(record.task.id, audioPath))) {
+      throw new HubError('not_found', `the upload of task ${record.task.id} is neither on this hub nor in the shared storage`);
+    }
+    return { audioPath, pcmPath: this.pcmPath(record.task.id) };
   }
 
   /** Where an upload for task `id` is stored while and after it is received. */

@@ -51,6 +51,15 @@ export async function startTestHub(t: Test, env: Record<string, string> = {}, ov
 
 export const fixture = (name: string) => readFile(join(FIXTURES, name));
 
+/** A 16-bit PCM WAV `times` over (its 44-byte header rewritten): a longer recording of the same speech. */
+export function repeatWav(wav: Buffer, times: number): Buffer {
+  const data = wav.subarray(44);
+  const header = Buffer.from(wav.subarray(0, 44));
+  header.writeUInt32LE(36 + data.length * times, 4);
+  header.writeUInt32LE(data.length * times, 40);
+  return Buffer.concat([header, ...Array.from({ length: times }, () => data)]);
+}
+
 /** The uploads in a hub's spool (decoded pcm files come and go with running tasks). */
 export const uploads = async (dataDir: string) => (await readdir(join(dataDir, 'spool'))).filter((f) => f.endsWith('.upload')).sort();
 

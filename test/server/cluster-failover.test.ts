@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MongoClient } from 'mongodb';
-import { ALICE, BOB, ADMIN, fixture, getJson, upload, waitForStatus } from '../helpers/hub.ts';
+import { ALICE, BOB, ADMIN, fixture, getJson, repeatWav, upload, waitForStatus } from '../helpers/hub.ts';
 import { spawnHub, type HubProcess } from '../helpers/hub-process.ts';
 import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
 import { ferretDbBinary, startFerretDb } from '../helpers/ferretdb.ts';
@@ -24,14 +24,14 @@ if (!hasNatsServer()) {
 const nats = await startNatsServer();
 const mongo = ferretDbBinary() ? await startFerretDb() : new MongoWireDouble();
 const mongoUri = mongo instanceof MongoWireDouble ? await mongo.start() : mongo.uri('hub_failover');
-const shared = await mkdtemp(join(tmpdir(), 'hub-failover-')); // the hubs' shared spool (a network volume in production)
+const root = await mkdtemp(join(tmpdir(), 'hub-failover-')); // each node's own data folder inside (uploads cross through NATS)
 const processes: HubProcess[] = [];
 t.teardown(async () => {
   for (const p of processes) if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill('SIGKILL');
   await Promise.all(processes.map((p) => p.exited));
   await nats.stop();
   await mongo.stop();
-  await rm(shared, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
 const common = {
@@ -47,20 +47,11 @@ const start = async (env: Record<string, string>) => {
   processes.push(p);
   return p;
 };
-const engine = await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-1', HUB_WORKERS: '1', HUB_DATA_DIR: join(shared, 'engine-1') });
-const hubA = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-a', HUB_DATA_DIR: shared, HUB_VAD: 'energy' });
-const hubB = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-b', HUB_DATA_DIR: shared, HUB_VAD: 'energy' });
+const engine = await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-1', HUB_WORKERS: '1', HUB_DATA_DIR: join(root, 'engine-1') });
+const hubA = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-a', HUB_DATA_DIR: join(root, 'hub-a'), HUB_VAD: 'energy' });
+const hubB = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-b', HUB_DATA_DIR: join(root, 'hub-b'), HUB_VAD: 'energy' });
 t.comment(`the shared record: ${mongo instanceof MongoWireDouble ? 'the MongoDB wire double (no FerretDB built here)' : 'FerretDB 1.24'}; engine node at ${engine.url}`);
 
-/** A longer recording: the fixture four times over (several chunks, seconds of work). */
-async function recording(): Promise<Buffer> {
-  const wav = await fixture('long.wav');
-  const data = wav.subarray(44);
-  const header = Buffer.from(wav.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length * 4, 4);
-  header.writeUInt32LE(data.length * 4, 40);
-  return Buffer.concat([header, data, data, data, data]);
-}
 /** The chunks a task's transcript is made of, in order (each once), and how many segments appear twice. */
 async function chunksOf(url: string, id: string): Promise<{ order: number[]; repeated: number }> {
   const segments = (await getJson<Task>(`${url}/v1/tasks/${id}?segments=1`, ALICE)).body.segments;
@@ -70,7 +61,7 @@ async function chunksOf(url: string, id: string): Promise<{ order: number[]; rep
 }
 
 t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript has every chunk of an undisturbed run, once', async (t) => {
-  const audio = await recording();
+  const audio = repeatWav(await fixture('long.wav'), 4); // several chunks, seconds of work
   // The undisturbed run, on hub-b.
   const reference = (await (await upload(hubB.url, ALICE, audio, '?language=en')).json()) as Task;
   const undisturbed = await waitForStatus(hubB.url, ALICE, reference.id, ['completed', 'failed'], 120_000);

@@ -11,8 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startEngineRole } from '../../server/engine-role.ts';
-import { ALICE, TestSocket, fixture, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
+import { ALICE, TestSocket, fixture, getJson, repeatWav, startTestHub, upload, uploads, waitForStatus } from '../helpers/hub.ts';
 import { MongoClient } from 'mongodb';
+import { Objm } from '@nats-io/obj';
+import { UPLOADS_BUCKET } from '../../server/shared-uploads.ts';
 import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
 import { ferretDbBinary, startFerretDb } from '../helpers/ferretdb.ts';
 import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
@@ -82,10 +84,8 @@ t.test('frames across hubs: a task running on one hub is followed from another',
 });
 
 t.test('one owner per task: a hub started later leaves a running task alone; when its hub dies, the other takes it over and finishes it', async (t) => {
-  // Both hubs see the same spool (a shared volume, as uploads are not on the bus yet) and hold leases of 1 s.
-  const shared = await mkdtemp(join(tmpdir(), 'hub-shared-'));
-  t.teardown(() => rm(shared, { recursive: true, force: true }));
-  const env = { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_DATA_DIR: shared, HUB_LEASE_TTL_SEC: '1' };
+  // Each hub has a disk of its own (the upload reaches the heir through the NATS object store) and holds leases of 1 s.
+  const env = { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_LEASE_TTL_SEC: '1' };
   const owner = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-c' });
   const { id } = (await (await upload(owner.url, ALICE, repeatWav(await fixture('long.wav'), 4), '?language=en')).json()) as Task;
 
@@ -99,6 +99,7 @@ t.test('one owner per task: a hub started later leaves a running task alone; whe
   const heir = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-d' }); // its start-up finds the task unfinished
   await new Promise((r) => setTimeout(r, 1_200));
   t.notOk(heir.hub.context.registry.isLive(id), 'hub-d left the running task alone');
+  t.same(await uploads(heir.dataDir), [], "the upload is not on hub-d's disk");
 
   await owner.hub.close({ chunkGraceMs: 0 }); // hub-c stops renewing: its lease expires within 1 s
   const task = await waitForStatus(heir.url, ALICE, id, ['completed', 'failed'], 120_000);
@@ -111,16 +112,16 @@ t.test('one owner per task: a hub started later leaves a running task alone; whe
   const client = await MongoClient.connect(mongoUri);
   t.teardown(() => client.close());
   t.match(await client.db().collection('tasks').findOne({ _id: id as never }), { lease: { owner: 'hub-d', epoch: 2 } }, 'under the next epoch');
-});
+  t.same((await uploads(heir.dataDir)).filter((name) => name.startsWith(id)).length, 1, 'hub-d read the upload from the shared copy');
 
-/** A 16-bit PCM WAV `times` over (its 44-byte header rewritten): a longer recording of the same speech. */
-function repeatWav(wav: Buffer, times: number): Buffer {
-  const data = wav.subarray(44);
-  const header = Buffer.from(wav.subarray(0, 44));
-  header.writeUInt32LE(36 + data.length * times, 4);
-  header.writeUInt32LE(data.length * times, 40);
-  return Buffer.concat([header, ...Array.from({ length: times }, () => data)]);
-}
+  const nc = await nats.connect();
+  t.teardown(() => nc.close());
+  const bucket = await new Objm(nc).open(UPLOADS_BUCKET);
+  t.ok(await bucket.info(id), 'the shared copy is kept while the task is');
+  t.equal((await fetch(`${heir.url}/v1/tasks/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ALICE}` } })).status, 204);
+  t.equal(await bucket.get(id), null, 'and removed with it');
+  t.same((await uploads(heir.dataDir)).filter((name) => name.startsWith(id)), [], "and hub-d's copy");
+});
 
 t.test('nats-server restarted mid-task: no job is lost, the task completes', async (t) => {
   const { id } = (await (await upload(url, ALICE, repeatWav(await fixture('long.wav'), 3), '?language=en')).json()) as Task;
