@@ -132,20 +132,7 @@ export class Inspector {
 
   private workerInfos(): ActorInfo[] {
     const pool = this.sources.pool();
-    if (!pool) return [];
-    return pool.workers().map((w) => ({
-      id: `worker-${w.slot}`,
-      kind: 'worker',
-      state: w.state,
-      startedAt: new Date(w.startedAt).toISOString(),
-      pid: w.pid,
-      restarts: w.restarts,
-      uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
-      slots: w.slots,
-      job: w.jobs[0] ? { ...w.jobs[0].tag, audioSec: jobSeconds(w.jobs[0]) } : null,
-      jobs: w.jobs.map((j) => ({ ...j.tag, audioSec: jobSeconds(j) })),
-      ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend, ...(w.engine.device ? { device: w.engine.device } : {}) } : {}),
-    }));
+    return pool ? workerInfos(pool) : [];
   }
 
   /** Stops publishing: a batch still waiting is dropped (the sockets are closing). */
@@ -171,6 +158,23 @@ export class Inspector {
     this.dirty.clear();
     this.gone.clear();
   }
+}
+
+/** The engine workers as the admin view lists them (a hub's, or an engine node's in cluster mode). */
+export function workerInfos(pool: EnginePool): ActorInfo[] {
+  return pool.workers().map((w) => ({
+    id: `worker-${w.slot}`,
+    kind: 'worker',
+    state: w.state,
+    startedAt: new Date(w.startedAt).toISOString(),
+    pid: w.pid,
+    restarts: w.restarts,
+    uptimeSec: w.startedAt ? Math.round((Date.now() - w.startedAt) / 1000) : 0,
+    slots: w.slots,
+    job: w.jobs[0] ? { ...w.jobs[0].tag, audioSec: jobSeconds(w.jobs[0]) } : null,
+    jobs: w.jobs.map((j) => ({ ...j.tag, audioSec: jobSeconds(j) })),
+    ...(w.engine ? { impl: w.engine.impl, backend: w.engine.backend, ...(w.engine.device ? { device: w.engine.device } : {}) } : {}),
+  }));
 }
 
 function jobSeconds(job: { start?: number; end?: number; samples?: Float32Array }): number {

@@ -11,6 +11,8 @@ import { httpRoutes } from './guard.ts';
 import { Reply } from './http/reply.ts';
 import { EngineService } from '../native/engine/engine-service.ts';
 import { EngineNode } from '../native/engine/bus/engine-node.ts';
+import { workerInfos } from '../actors/inspector.ts';
+import { ClusterAdmin } from './cluster-admin.ts';
 
 export interface EngineRole {
   url: string;
@@ -31,6 +33,16 @@ export async function startEngineRole(config: HubConfig): Promise<EngineRole> {
   const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
   engine.ready().catch(() => {}); // (status() says why)
   const node = await EngineNode.start({ nc, engine, nodeId: config.nodeId, log });
+  // Its workers and state in the admin view of every hub (while an admin watches).
+  const memoryMb = () => Math.round(process.memoryUsage().rss / 104857.6) / 10;
+  const admin = new ClusterAdmin(
+    nc,
+    { node: config.nodeId, role: 'engine' },
+    () => ({ actors: engine.workerPool ? workerInfos(engine.workerPool) : [], stats: { engine: engine.status(), jobsRunning: node.busy, memory: { rssMb: memoryMb() }, uptimeSec: Math.round(process.uptime()) } }),
+    () => false,
+    undefined,
+    log,
+  );
 
   const registry = new Registry();
   registry.setDefaultLabels({ node: config.nodeId, role: 'engine' });
@@ -65,6 +77,7 @@ export async function startEngineRole(config: HubConfig): Promise<EngineRole> {
     engine,
     async close() {
       uWS.us_listen_socket_close(listenSocket as never);
+      admin.close();
       await node.close(); // running jobs go back on the queue for another node
       await engine.close();
       await nc.drain().catch(() => {});

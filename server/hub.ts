@@ -21,7 +21,9 @@ import { httpRoutes } from './guard.ts';
 import { mountSocket } from './ws/uws-socket.ts';
 import { taskRoute } from './ws/task-socket.ts';
 import { streamRoute } from './ws/stream-socket.ts';
-import { adminRoute } from './ws/admin-socket.ts';
+import { adminRoute, answerAdmin } from './ws/admin-socket.ts';
+import { ClusterAdmin } from './cluster-admin.ts';
+import type { StatsFrame } from '../client/protocol/admin.ts';
 import { BusFrames } from './ws/bus-frames.ts';
 import { TopicPublisher } from './ws/publisher.ts';
 import { topics } from './ws/socket-port.ts';
@@ -65,10 +67,14 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
   const parts = await buildParts(config, overrides, { metrics, adminFrames: (frame) => publisher.admin(frame) });
   let shuttingDown = false;
   const sockets = new Set<WebSocket<SocketState>>();
-  const context = wire(app, parts, publisher, sockets, () => shuttingDown);
+  const { context, cluster } = wire(app, parts, publisher, sockets, () => shuttingDown);
   registerStaticRoutes(httpRoutes(app, parts.logger), await loadWebClient());
   const stopBackground = await startBackground(parts, () => shuttingDown);
-  const stopFeeds = [startSweeper(sockets), startStatsFeed((f) => publisher.admin(f), () => publisher.watched(topics.admin), () => collectStats(context, parts.loop, sockets))];
+  const publishStats = (frame: StatsFrame) => {
+    publisher.admin(frame);
+    if (cluster) publisher.admin({ type: 'nodes', nodes: cluster.views() });
+  };
+  const stopFeeds = [startSweeper(sockets), startStatsFeed(publishStats, () => publisher.watched(topics.admin), () => collectStats(context, parts.loop, sockets)), () => cluster?.close()];
 
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))));
@@ -100,7 +106,7 @@ export async function startHub(config: HubConfig, overrides: HubOverrides = {}):
 }
 
 /** Step two: the routes and sockets get the parts' front doors; the parts get their ports. */
-function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, sockets: Set<WebSocket<SocketState>>, shuttingDown: () => boolean): HubContext {
+function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, sockets: Set<WebSocket<SocketState>>, shuttingDown: () => boolean): { context: HubContext; cluster: ClusterAdmin | undefined } {
   const { config, logger, log, registry, persistence, scheduler, engine, metrics, inspector, silero } = parts;
   parts.inspector.attach({ registry, persistence, scheduler, pool: () => engine.workerPool });
   metrics.readFrom({
@@ -141,7 +147,22 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   const socketDeps = { log: logger, auth: context.auth, sockets };
   mountSocket(app, socketDeps, taskRoute(context, { cluster: config.role === 'hub' }));
   mountSocket(app, socketDeps, streamRoute(sessions, (name) => engine.knowsModel(name)));
-  mountSocket(app, socketDeps, adminRoute(context, inspector));
+  // Cluster mode: the admin view of every node, and inspect/cancel forwarded to the hub that runs an actor.
+  const admin = { ctx: context, inspector };
+  const cluster = parts.nats
+    ? new ClusterAdmin(
+        parts.nats,
+        { node: config.nodeId, role: 'hub' },
+        () => {
+          const { type: _, ...stats } = collectStats(context, parts.loop, sockets);
+          return { actors: inspector.list(), stats };
+        },
+        () => publisher.watched(topics.admin),
+        (ask) => answerAdmin(admin, ask),
+        log,
+      )
+    : undefined;
+  mountSocket(app, socketDeps, adminRoute(admin, cluster));
   const knowsModel = (name: string) => engine.knowsModel(name);
   mountSocket(app, socketDeps, realtimeRoute({ sessions, frames: context.frames, knowsModel, modelNames: () => engine.modelNames }));
   mountSocket(app, socketDeps, listenRoute({ sessions, frames: context.frames, knowsModel, model: (name) => ({ name: engine.modelNameFor(name) ?? engine.modelNames[0] ?? 'whisper', version: engine.status().version }) }));
@@ -149,7 +170,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   registry.attach(context.frames);
   // Cluster mode: frames to and from the other hubs (closed with the bus connection).
   if (parts.nats) registry.attach(new BusFrames(parts.nats, config.nodeId, publisher, log));
-  return context;
+  return { context, cluster };
 }
 
 /**

@@ -56,12 +56,24 @@ export interface StatsFrame {
   tasks: { live: number; streams: number };
 }
 
+/** Cluster mode: another node as its own admin view shows it (hubs: every actor; engine nodes: their workers). */
+export interface NodeView {
+  node: string;
+  role: 'hub' | 'engine';
+  /** when the node said it */
+  at: string;
+  actors: ActorInfo[];
+  /** a hub: as its `stats` frame; an engine node: `engine` (as in /readyz), `jobsRunning`, `memory` */
+  stats: Record<string, unknown>;
+}
+
 export type AdminFrame =
   | { type: 'actors'; actors: ActorInfo[] }
+  | { type: 'nodes'; nodes: NodeView[] }
   | ({ type: 'actor' } & ActorInfo)
   | { type: 'actor_stopped'; id: string }
   | StatsFrame
-  | { type: 'snapshot'; id: string; snapshot: unknown; ref?: unknown }
-  | { type: 'cancelled'; id: string; ref?: unknown }
+  | { type: 'snapshot'; id: string; snapshot: unknown; ref?: unknown; node?: string }
+  | { type: 'cancelled'; id: string; ref?: unknown; node?: string }
   | PongFrame
   | ErrorFrame;

@@ -1,15 +1,18 @@
 // The admin socket for the web app and the CLI: the actor list kept up to
 // date from `actors` / `actor` / `actor_stopped` frames, `stats` as they come,
-// `inspect` and `cancel` as promises. Reconnects by itself like the watcher.
+// `inspect` and `cancel` as promises; in cluster mode the other nodes' views
+// (`nodes`). Reconnects by itself like the watcher.
 import { HubApiError, CLOSE_CODES } from './errors.ts';
 import { backoff, decodeFrame, encodeMessage, socketUrl, webSocketClass, type WebSocketConstructor, type WebSocketLike } from './connection.ts';
-import type { ActorInfo, AdminFrame, StatsFrame } from '../protocol/admin.ts';
+import type { ActorInfo, AdminFrame, NodeView, StatsFrame } from '../protocol/admin.ts';
 
-export type { ActorInfo };
+export type { ActorInfo, NodeView };
 
 export interface AdminHandlers {
   onActors?: (actors: Map<string, ActorInfo>) => void;
   onStats?: (stats: StatsFrame) => void;
+  /** cluster mode: every other node's actors and stats, once a second */
+  onNodes?: (nodes: NodeView[]) => void;
   onError?: (error: HubApiError) => void;
 }
 
@@ -100,6 +103,8 @@ export class AdminConnection {
         break;
       case 'stats':
         return this.handlers.onStats?.(frame);
+      case 'nodes':
+        return this.handlers.onNodes?.(frame.nodes);
       case 'error':
         return this.handlers.onError?.(new HubApiError(frame.code, frame.message));
       case 'snapshot':

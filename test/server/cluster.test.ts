@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../server/config.ts';
 import { startEngineRole } from '../../server/engine-role.ts';
-import { ALICE, TestSocket, fixture, getJson, repeatWav, startTestHub, upload, uploads, waitForStatus } from '../helpers/hub.ts';
+import { ADMIN, ALICE, TestSocket, fixture, getJson, repeatWav, startTestHub, upload, uploads, waitForStatus } from '../helpers/hub.ts';
 import { MongoClient } from 'mongodb';
 import { Objm } from '@nats-io/obj';
 import { UPLOADS_BUCKET } from '../../server/shared-uploads.ts';
@@ -81,6 +81,30 @@ t.test('frames across hubs: a task running on one hub is followed from another',
   t.same(seqs.slice(1), [...seqs.slice(1)].sort((a, b) => a - b), 'in seq order');
   t.ok(ws.frames.some((f) => f.type === 'segments' && f.id === id), 'segments among them');
   t.ok(feed.frames.some((f) => f.type === 'created' && f.id === id), "the user's feed on hub-b heard of the task created on hub-a");
+});
+
+t.test('the admin socket on any hub shows every node, and inspects and cancels an actor another hub runs', async (t) => {
+  const other = await startTestHub(t, { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_NODE_ID: 'hub-e' });
+  const admin = await TestSocket.open(other.wsUrl, '/v1/admin', ADMIN);
+  t.teardown(() => admin.close());
+  const { id } = (await (await upload(url, ALICE, repeatWav(await fixture('long.wav'), 3), '?language=en')).json()) as Task;
+  type View = { node: string; role: string; actors: { id: string; kind: string }[]; stats: Record<string, unknown> };
+  const seen = await admin.next((f) => {
+    const nodes = (f.nodes ?? []) as View[];
+    return f.type === 'nodes' && nodes.some((n) => n.node === 'hub-a' && n.actors.some((a) => a.id === id)) && nodes.some((n) => n.node === 'engine-a' && n.actors.some((a) => a.kind === 'worker'));
+  }, 15_000);
+  const views = seen.nodes as View[];
+  t.match(views.find((n) => n.node === 'hub-a'), { role: 'hub', actors: [{ kind: 'task' }], stats: { eventLoop: {}, persistence: {} } }, "hub-a's actors and stats, seen on hub-e");
+  t.match(views.find((n) => n.node === 'engine-a'), { role: 'engine', stats: { engine: { state: 'ready' } } }, "the engine node's workers and state");
+  t.notOk(views.some((n) => n.node === 'hub-e'), 'its own actors come in the usual frames, not twice');
+
+  admin.send({ type: 'inspect', id, ref: 7 });
+  t.match(await admin.next((f) => f.ref === 7), { type: 'snapshot', id, node: 'hub-a', snapshot: { context: { task: { id } } } }, "inspect is answered by the hub that runs the task");
+  admin.send({ type: 'cancel', id, ref: 8 });
+  t.match(await admin.next((f) => f.ref === 8), { type: 'cancelled', id, node: 'hub-a' });
+  t.equal((await waitForStatus(url, ALICE, id, ['cancelled', 'completed', 'failed'], 30_000)).status, 'cancelled', 'and cancel stops it there');
+  admin.send({ type: 'inspect', id: 'no-such-actor', ref: 9 });
+  t.match(await admin.next((f) => f.ref === 9), { type: 'error', code: 'not_found' });
 });
 
 t.test('one owner per task: a hub started later leaves a running task alone; when its hub dies, the other takes it over and finishes it', async (t) => {

@@ -113,7 +113,7 @@ t.test('admin: the actor list on connect, inspect and cancel, watchers counted',
     snapshot: (id: string) => (id === live.id ? { status: 'active' } : undefined),
   };
   const port = fakePort('root', true);
-  const hooks = adminRoute(hubContext().ctx, inspector).connect(port, undefined);
+  const hooks = adminRoute({ ctx: hubContext().ctx, inspector }).connect(port, undefined);
   t.equal(watchers, 1);
   t.ok(port.topics.has('admin'));
   t.match(port.sent[0], { type: 'actors', actors: [{ id: 'scheduler' }] });
