@@ -1,7 +1,7 @@
 // Boot: the store is opened (retrying while it is unreachable), and every task
 // the previous run left unfinished comes back to life.
 import type { StoredTask, TaskStore } from './stores/task-store.ts';
-import type { TaskRegistry } from './task-registry.ts';
+import { RESUME_SEQ_STEP, type TaskRegistry } from './task-registry.ts';
 import { isTransient } from './stores/transient.ts';
 import { isFinished } from '../client/protocol/types.ts';
 import type { LogFn } from '../native/log-fn.ts';
@@ -47,7 +47,7 @@ async function resume(store: TaskStore, registry: TaskRegistry, leftovers: Store
       chunks: [],
       tasks: streams.map((r) => ({
         ...r,
-        task: { ...r.task, status: 'interrupted', updatedAt: now, seq: r.task.seq + 1, error: { code: 'interrupted', message: 'the hub stopped while this stream was live' } },
+        task: { ...r.task, status: 'interrupted', updatedAt: now, seq: r.task.seq + RESUME_SEQ_STEP, error: { code: 'interrupted', message: 'the hub stopped while this stream was live' } },
       })),
     });
   }

@@ -51,6 +51,13 @@ interface LiveTask {
   files: { audioPath: string; pcmPath: string };
 }
 
+/**
+ * How far a resumed task's seq jumps (a restart, or a take-over by another
+ * hub): further than the frames a hub can publish before they are stored (the
+ * store is written within seconds; a task publishes a few frames a second).
+ */
+export const RESUME_SEQ_STEP = 100_000;
+
 export class TaskRegistry {
   private readonly live = new Map<string, LiveTask>();
   private readonly recent = new Map<string, Task>();
@@ -123,7 +130,8 @@ export class TaskRegistry {
     const files = await this.options.files.localize?.(record).catch((error: unknown) => {
       this.log('error', 'could not fetch the upload of a task taken over', { taskId: record.task.id, error: String(error) });
     });
-    const stored = files ? { ...record, ...files } : record;
+    // Its seq jumps past any frame the previous run may have published without storing it: a client that saw those sees a gap and catches up with `since`.
+    const stored = { ...record, ...files, task: { ...record.task, seq: record.task.seq + RESUME_SEQ_STEP } };
     const pcmMissing = Boolean(stored.checkpoint) && !(await access(stored.pcmPath).then(() => true, () => false));
     this.startFile(stored, pcmMissing);
     this.log('info', 'task resumed', { taskId: stored.task.id, status: stored.task.status, emitted: stored.checkpoint?.emitted ?? 0, pcmMissing });

@@ -6,7 +6,7 @@
 // user's feed. Persistence and the spool are stood in for by recorders.
 import t from 'tap';
 import { waitFor } from 'xstate';
-import { TaskRegistry, type FramePort } from '../../actors/task-registry.ts';
+import { RESUME_SEQ_STEP, TaskRegistry, type FramePort } from '../../actors/task-registry.ts';
 import { Scheduler } from '../../actors/scheduler.ts';
 import type { Persistence } from '../../actors/persistence.ts';
 import type { ChunkRecord, TaskRecord } from '../../actors/stores/task-store.ts';
@@ -107,4 +107,15 @@ t.test('delete: the store record, the files, the feed', async (t) => {
   t.match(removed.at(-1), { audioPath: '', pcmPath: '' }, "a live session's (empty) file names were handed to the spool");
   t.match(feed.at(-1), { type: 'deleted', id });
   t.notOk(await reg.delete(id), 'twice: nothing to delete');
+});
+
+t.test('a resumed task (a restart, or a take-over by another hub) goes on past every seq its previous run could have published unstored', async (t) => {
+  const { reg, published } = registry();
+  const task = { id: 'left-over', userId: 'alice', kind: 'file' as const, status: 'transcribing' as const, createdAt: '', updatedAt: '', progress: { done: 1, total: 3, pct: 33 }, segments: [], seq: 41, model: 'tiny.en' };
+  await reg.resume({ task, audioPath: '/spool/left-over.upload', pcmPath: '/spool/left-over.pcm' });
+  t.ok(reg.isLive('left-over'));
+  t.ok((reg.get('left-over')?.seq ?? 0) >= 41 + RESUME_SEQ_STEP, 'its seq jumped');
+  await new Promise((r) => setTimeout(r, 50));
+  t.ok(published.length > 0 && published.every((f) => f.seq > 41 + RESUME_SEQ_STEP), `its frames come after the jump (${published.map((f) => f.seq).join(', ')})`);
+  reg.stopAll();
 });

@@ -125,8 +125,16 @@ t.test('one owner per task: a hub started later leaves a running task alone; whe
   t.notOk(heir.hub.context.registry.isLive(id), 'hub-d left the running task alone');
   t.same(await uploads(heir.dataDir), [], "the upload is not on hub-d's disk");
 
+  // A client follows the task from hub-d's socket across the take-over, as the SDK would (frames with a seq it has seen are dropped).
+  const follower = await TestSocket.open(heir.wsUrl, '/v1/ws', ALICE);
+  t.teardown(() => follower.close());
+  follower.send({ type: 'subscribe', id, ref: 'f' });
+  await follower.next((f) => f.type === 'task' && f.id === id);
   await owner.hub.close({ chunkGraceMs: 0 }); // hub-c stops renewing: its lease expires within 1 s
+  const seenBefore = Math.max(...follower.frames.filter((f) => f.id === id && typeof f.seq === 'number').map((f) => f.seq as number));
   const task = await waitForStatus(heir.url, ALICE, id, ['completed', 'failed'], 120_000);
+  const end = await follower.next((f) => f.type === 'status' && f.id === id && f.status === 'completed', 30_000);
+  t.ok((end.seq as number) > seenBefore, `the new owner's frames go on past every seq the old one published (${seenBefore} → ${String(end.seq)}): a client that drops frames it has seen still gets them`);
   t.equal(task.status, 'completed', task.error?.message ?? 'finished by hub-d');
   t.ok(heir.hub.context.registry.get(id), 'hub-d ran it');
   const full = await getJson<Task>(`${heir.url}/v1/tasks/${id}?segments=1`, ALICE);

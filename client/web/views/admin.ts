@@ -1,24 +1,47 @@
-// Admins: the hub's figures over time and every actor, to inspect or cancel.
+// Admins: the hub's figures over time and every actor, to inspect or cancel;
+// in cluster mode the other nodes too (their tasks and streams join the list).
 import type { StatsFrame } from '../../protocol/admin.ts';
-import type { ActorInfo } from '../../sdk/admin.ts';
+import type { ActorInfo, NodeView } from '../../sdk/admin.ts';
 import { h, sparkline } from '../dom.ts';
 import type { Shell } from '../shell.ts';
 
 export function adminView(shell: Shell): void {
   const table = h('tbody', { id: 'actors' });
+  const nodeRows = h('tbody', { id: 'nodes' });
+  const nodesCard = h('section', { class: 'card', hidden: true }, h('h2', {}, 'Other nodes'), h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ...['Node', 'Role', 'State', 'Load', 'Memory'].map((c) => h('th', { scope: 'col' }, c)))), nodeRows)));
+  let local = new Map<string, ActorInfo>();
+  let remote: ActorInfo[] = [];
   const charts = h('div', { class: 'charts' });
   const detail = h('pre', { class: 'snapshot', id: 'snapshot', 'aria-live': 'polite' });
   const history: { live: number[]; batch: number[]; busy: number[]; lag: number[] } = { live: [], batch: [], busy: [], lag: [] };
   const conn = shell.hub.admin({
-    onActors: (actors) => renderActors(actors),
+    onActors: (actors) => {
+      local = actors;
+      renderActors();
+    },
     onStats: (s) => renderStats(s),
+    onNodes: (nodes) => {
+      renderNodes(nodes);
+      remote = nodes.flatMap((n) => n.actors.filter((a) => a.kind === 'task' || a.kind === 'stream').map((a) => ({ ...a, node: n.node })));
+      renderActors();
+    },
     onError: (e) => shell.main.replaceChildren(h('section', { class: 'card' }, h('h1', {}, 'Admins only'), h('p', {}, e.message))),
   });
   shell.onLeave(() => conn.close());
 
-  const renderActors = (actors: Map<string, ActorInfo>) => {
+  const renderNodes = (nodes: NodeView[]) => {
+    nodesCard.hidden = nodes.length === 0;
+    nodeRows.replaceChildren(
+      ...nodes.map((n) => {
+        const stats = n.stats as { engine?: { state?: string }; tasks?: { live: number; streams: number }; jobsRunning?: number; memory?: { rssMb: number } };
+        const load = n.role === 'hub' ? `${stats.tasks?.live ?? 0} tasks · ${stats.tasks?.streams ?? 0} streams` : `${stats.jobsRunning ?? 0} jobs · ${n.actors.length} workers`;
+        return h('tr', { 'data-node': n.node }, h('td', { class: 'mono' }, n.node), h('td', {}, n.role), h('td', {}, String(stats.engine?.state ?? '')), h('td', {}, load), h('td', {}, stats.memory ? `${stats.memory.rssMb.toFixed(0)} MB` : ''));
+      }),
+    );
+  };
+  const renderActors = () => {
     const order = ['worker', 'scheduler', 'persistence', 'stream', 'task'];
-    const list = [...actors.values()].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.id.localeCompare(b.id));
+    const list = [...local.values(), ...remote].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind) || a.id.localeCompare(b.id));
     table.replaceChildren(
       ...list.map((a) => {
         const progress = a.progress as { pct: number } | undefined;
@@ -26,7 +49,7 @@ export function adminView(shell: Shell): void {
         return h(
           'tr',
           { 'data-kind': a.kind, 'data-id': a.id },
-          h('td', {}, a.kind),
+          h('td', {}, a.node ? `${a.kind} on ${String(a.node)}` : a.kind),
           h('td', { class: 'mono' }, a.id.length > 14 ? `${a.id.slice(0, 8)}…` : a.id),
           h('td', { class: `state ${a.state}` }, String(a.state)),
           h('td', {}, String(a.userId ?? '')),
@@ -56,6 +79,7 @@ export function adminView(shell: Shell): void {
   };
   shell.main.replaceChildren(
     h('section', { class: 'card' }, h('h1', {}, 'Hub'), charts),
+    nodesCard,
     h('section', { class: 'card' }, h('h2', {}, 'Actors'), h('div', { class: 'scroll' }, h('table', { class: 'actors' }, h('thead', {}, h('tr', {}, ...['Kind', 'Id', 'State', 'User', 'Work', ''].map((c) => h('th', { scope: 'col' }, c)))), table)), detail),
   );
 }
