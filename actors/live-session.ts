@@ -91,8 +91,11 @@ export class LiveSession {
     return this.conn !== undefined && !this.conn.gone;
   }
 
-  /** The session was recorded: its actor starts, the waiting connection is attached. */
-  started(actor: StreamActor): void {
+  /**
+   * The session was recorded (or `revived` from its stored record): its actor
+   * starts, the waiting connection is attached.
+   */
+  started(actor: StreamActor, revived = false): void {
     this.actor = actor;
     actor.start();
     const watch = actor.subscribe({ complete: () => (watch.unsubscribe(), this.ended()) });
@@ -101,15 +104,20 @@ export class LiveSession {
     if (!conn || conn.gone) return void actor.send({ type: 'DISCONNECTED' });
     this.attach(conn);
     const id = this.id!;
-    this.deps.log('info', 'stream session started', { taskId: id, userId: conn.userId, format: this.params.format, rate: this.params.rate, channels: this.params.channels });
-    conn.send({ type: 'ready', id });
+    if (revived) {
+      this.greetResumed(conn);
+      this.deps.log('info', 'stream session resumed from its stored record', { taskId: id, since: this.params.since });
+    } else {
+      this.deps.log('info', 'stream session started', { taskId: id, userId: conn.userId, format: this.params.format, rate: this.params.rate, channels: this.params.channels });
+      conn.send({ type: 'ready', id });
+    }
     for (const bytes of this.early.splice(0)) this.onAudio(conn, bytes);
     for (const control of this.earlyControls.splice(0)) this.onControl(conn, control);
   }
 
-  /** The session could not be recorded: the waiting client is told why. */
-  failed(message: string): void {
-    if (this.conn) refuseConnection(this.conn, CLOSE.overloaded, 'overloaded', message);
+  /** The session could not be recorded (or found): the waiting client is told why. */
+  failed(message: string, close: number = CLOSE.overloaded, code: ErrorCode = 'overloaded'): void {
+    if (this.conn) refuseConnection(this.conn, close, code, message);
     this.onEnded(this);
   }
 
@@ -127,15 +135,20 @@ export class LiveSession {
     this.attach(conn);
     this.touch();
     actor.send({ type: 'RESUMED' });
-    const task = actor.getSnapshot().context.task;
+    this.greetResumed(conn);
+    this.deps.log('info', 'stream session resumed', { taskId: actor.getSnapshot().context.task.id, since: params.since });
+  }
+
+  /** How much audio the session holds (so a client can re-send what the drop lost), then what the client missed. */
+  private greetResumed(conn: LiveConnection): void {
+    const task = this.actor!.getSnapshot().context.task;
+    const since = this.params.since;
     conn.batch(() => {
-      // How much audio the session holds, so a client can re-send what the drop lost.
       conn.send({ type: 'ready', id: task.id, durationSec: task.durationSec ?? 0 });
-      const missed = params.since === undefined ? undefined : this.deps.framesSince(task.id, params.since);
+      const missed = since === undefined ? undefined : this.deps.framesSince(task.id, since);
       if (missed) for (const frame of missed) conn.send(frame);
       else conn.send({ type: 'task', id: task.id, seq: task.seq, task });
     });
-    this.deps.log('info', 'stream session resumed', { taskId: task.id, since: params.since });
   }
 
   onAudio(conn: LiveConnection, bytes: Uint8Array): void {
@@ -192,12 +205,19 @@ export class LiveSession {
     this.input = liveAudioInput(this.params, this.deps.ffmpeg, toActor, (message) => refuseConnection(conn, CLOSE.badAudioFormat, 'unsupported_audio', message));
   }
 
-  /** The session is over (closed, or expired): the attached client is told, then closed normally. */
+  /**
+   * The session is over (closed, or expired): the attached client is told,
+   * then closed normally. Stopped from outside instead (another hub took it
+   * over, cluster mode), the client is closed with 1001 and resumes it there.
+   */
   private ended(): void {
     clearTimeout(this.idle);
     const conn = this.conn;
     this.conn = undefined;
-    if (conn && !conn.gone) {
+    if (conn && !conn.gone && this.actor!.getSnapshot().status === 'stopped') {
+      this.input?.kill();
+      conn.end(CLOSE.goingAway, 'the session moved to another hub; resume it');
+    } else if (conn && !conn.gone) {
       const task = this.actor!.getSnapshot().context.task;
       conn.send({ type: 'closed', id: task.id, durationSec: task.durationSec ?? 0 });
       conn.end(CLOSE.normal, 'closed');

@@ -1,7 +1,8 @@
 // The live sessions of this hub, by id, and the admission of new connections:
 // a new session is refused when the hub or the user is at its limit, or the
 // engines cannot keep up with another one in real time; a resume finds its
-// session and hands it the connection. Only connected sessions (and those
+// session and hands it the connection — or, when the session's hub stopped
+// (a restart; another hub, in cluster mode), revives it from its record. Only connected sessions (and those
 // being recorded) hold an admission slot: one waiting to be resumed keeps its
 // state, not its slot.
 import { optionsOf, type StreamParams } from '../client/protocol/messages.ts';
@@ -18,6 +19,8 @@ const MAX_LIVE_UTILIZATION = 0.85;
 
 export interface LiveSessionsDeps extends LiveSessionDeps {
   createStream(input: { userId: string; language?: string; name?: string; options?: TranscribeOptions; turns?: TurnOptions }): Promise<StreamActor>;
+  /** a stored session of this user whose hub stopped, as a new actor here (undefined: none to resume) */
+  reviveStream?(id: string, userId: string, turns: TurnOptions): Promise<StreamActor | undefined>;
   utilization(): number;
   limits: { maxStreams: number; maxStreamsPerUser: number };
   /** how utterances end unless a session says otherwise (HUB_ENDPOINTING) */
@@ -42,17 +45,24 @@ export class LiveSessions {
     if (needsFfmpeg(params.format) && !this.deps.ffmpeg) {
       return void refuseConnection(conn, CLOSE.badAudioFormat, 'unsupported_audio', `${FFMPEG_MISSING}; send raw PCM (format=s16le or f32le) instead`);
     }
-    return params.resume ? this.resume(conn, params.resume, params) : this.start(conn, params, { ...(this.deps.rule ? { rule: this.deps.rule } : {}), ...turnsOf(params), ...turns });
+    const sessionTurns = { ...(this.deps.rule ? { rule: this.deps.rule } : {}), ...turnsOf(params), ...turns };
+    return params.resume ? this.resume(conn, params.resume, params, sessionTurns) : this.start(conn, params, sessionTurns);
   }
 
-  private start(conn: LiveConnection, params: StreamParams, turns: TurnOptions): LiveSession | undefined {
-    const refused = this.refusal(conn.userId);
-    if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
+  /** A session waiting for its actor (being recorded, or revived): it holds an admission slot meanwhile. */
+  private waiting(conn: LiveConnection, params: StreamParams): LiveSession {
     const session = new LiveSession(this.deps, conn, params, (ended) => {
       this.recording.delete(ended);
       if (ended.id && this.byId.get(ended.id) === ended) this.byId.delete(ended.id);
     });
     this.recording.set(session, conn.userId);
+    return session;
+  }
+
+  private start(conn: LiveConnection, params: StreamParams, turns: TurnOptions): LiveSession | undefined {
+    const refused = this.refusal(conn.userId);
+    if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
+    const session = this.waiting(conn, params);
     const language = params.language === 'auto' ? undefined : params.language;
     const options = optionsOf(params);
     this.deps.createStream({ userId: conn.userId, ...(language ? { language } : {}), ...(params.name ? { name: params.name } : {}), ...(options ? { options } : {}), turns }).then(
@@ -69,14 +79,34 @@ export class LiveSessions {
     return session;
   }
 
-  private resume(conn: LiveConnection, id: string, params: StreamParams): LiveSession | undefined {
+  private resume(conn: LiveConnection, id: string, params: StreamParams, turns: TurnOptions): LiveSession | undefined {
+    const gone = `no live session ${id} to resume (it ended, or its grace period passed)`;
     const session = this.byId.get(id);
-    if (!session || session.userId !== conn.userId) {
-      return void refuseConnection(conn, CLOSE.notFound, 'not_found', `no live session ${id} to resume (it ended, or its grace period passed)`);
-    }
+    if (!session && this.deps.reviveStream) return this.revive(conn, id, params, turns, gone);
+    if (!session || session.userId !== conn.userId) return void refuseConnection(conn, CLOSE.notFound, 'not_found', gone);
     const refused = this.refusal(conn.userId, session);
     if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
     session.onConnect(conn, params);
+    return session;
+  }
+
+  /** The session is not on this hub: revived from its record if its hub stopped, else not found. */
+  private revive(conn: LiveConnection, id: string, params: StreamParams, turns: TurnOptions, gone: string): LiveSession | undefined {
+    const refused = this.refusal(conn.userId);
+    if (refused) return void refuseConnection(conn, CLOSE.overloaded, 'overloaded', refused);
+    const session = this.waiting(conn, params);
+    this.deps.reviveStream!(id, conn.userId, turns).then(
+      (actor) => {
+        this.recording.delete(session);
+        if (!actor) return session.failed(gone, CLOSE.notFound, 'not_found');
+        this.byId.set(id, session);
+        session.started(actor, true);
+      },
+      (error: unknown) => {
+        this.deps.log('error', 'could not revive a stream session', { taskId: id, error: String(error) });
+        session.failed('the session could not be resumed (the store is not answering); try again shortly');
+      },
+    );
     return session;
   }
 

@@ -192,19 +192,44 @@ export class TaskRegistry {
   }
 
   /**
-   * Another hub took this task over (cluster mode): its file actor stops here
-   * and writes nothing more; its frames now come from the new owner. A live
-   * stream stays with its client (its record no longer updates).
+   * Another hub took this task over (cluster mode): its actor stops here and
+   * writes nothing more. A file task's frames now come from the new owner; a
+   * live session's client (if still here) is sent to find it (its socket
+   * closes with 1001, and the client resumes where the session went).
    */
   abandon(id: string): void {
     const entry = this.live.get(id);
-    if (!entry || entry.actor.getSnapshot().context.task.kind === 'stream') return;
-    this.live.delete(id);
+    if (!entry) return;
+    this.untrack(id);
     this.persistence.forget(id);
-    this.frames.forget(id);
-    this.services.scheduler.forgetTask(id);
-    this.observer.stopped?.(id);
     entry.actor.stop();
+  }
+
+  /**
+   * A live session whose hub stopped — this one restarted, or in cluster mode
+   * another hub died or lost its client to this one — resumed by its client
+   * here: a new actor from the stored record (its finals kept, its seq past
+   * the old one's), taking the session's lease. Audio goes on from the end of
+   * its last final, so the client re-sends what the old hub had not made
+   * final. Undefined when there is no such session of this user.
+   */
+  async reviveStream(id: string, userId: string, turns?: TurnOptions): Promise<StreamActor | undefined> {
+    if (this.live.has(id)) return undefined;
+    const stored = await this.persistence.store.get(id);
+    if (!stored || stored.task.kind !== 'stream' || stored.task.userId !== userId) return undefined;
+    const leases = this.persistence.store.leases;
+    const hubStopped = stored.task.status === 'interrupted' && stored.task.error?.code === 'interrupted';
+    const elsewhere = leases !== undefined && !isFinished(stored.task.status);
+    if (!hubStopped && !elsewhere) return undefined;
+    if (leases && !(await leases.takeOver(id))) return undefined;
+    if (this.live.has(id)) return undefined; // (revived meanwhile by another connection)
+    const { error: _, ...rest } = stored.task;
+    const task: Task = { ...rest, status: 'transcribing', durationSec: rest.segments.at(-1)?.end ?? 0, seq: rest.seq + RESUME_SEQ_STEP, updatedAt: new Date().toISOString() };
+    const actor = createActor(this.streamMachine, { input: { task, ...(turns ? { turns } : {}) }, id, ...this.inspection() });
+    this.track(actor, { task, audioPath: '', pcmPath: '' });
+    this.persistence.saveTask({ task, audioPath: '', pcmPath: '' });
+    this.log('info', 'stream session revived', { taskId: id, finals: task.segments.length, fromSec: task.durationSec, tookOver: elsewhere });
+    return actor;
   }
 
   /** Stops every actor (their work is aborted); their last snapshots are already with persistence. */
@@ -267,13 +292,18 @@ export class TaskRegistry {
     });
   }
 
-  private finish(id: string, entry: LiveTask): void {
-    if (this.live.get(id) !== entry) return;
-    const task = entry.actor.getSnapshot().context.task;
+  /** No longer this hub's to run: out of the list, the frame log and the queue. */
+  private untrack(id: string): void {
     this.observer.stopped?.(id); // while it is still listed: its last state goes out first
     this.live.delete(id);
     this.frames.forget(id);
     this.services.scheduler.forgetTask(id);
+  }
+
+  private finish(id: string, entry: LiveTask): void {
+    if (this.live.get(id) !== entry) return;
+    const task = entry.actor.getSnapshot().context.task;
+    this.untrack(id);
     this.recent.set(id, task);
     if (this.recent.size > this.options.recentLength) this.recent.delete(this.recent.keys().next().value!);
     // The decoded pcm is only needed while transcribing; the upload stays.

@@ -135,6 +135,7 @@ function wire(app: TemplatedApp, parts: HubParts, publisher: TopicPublisher, soc
   registerDeepgramRoutes(routes, context);
   const sessions = new LiveSessions({
     createStream: (input) => registry.createStream(input),
+    reviveStream: (id, userId, turns) => registry.reviveStream(id, userId, turns),
     framesSince: (id, since) => registry.framesSince(id, since),
     utilization: () => parts.liveLoad.utilization(),
     ffmpeg: parts.ffmpeg,

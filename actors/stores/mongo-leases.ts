@@ -77,7 +77,7 @@ export class MongoLeases implements TaskLeases {
     const lost: string[] = [];
     await Promise.all(
       [...this.epochs].map(async ([taskId, epoch]) => {
-        const { matchedCount } = await this.tasks().updateOne({ _id: taskId, 'lease.owner': this.options.owner, 'lease.epoch': epoch }, { $set: { lease: this.lease(epoch) } });
+        const { matchedCount } = await this.replace(taskId, epoch, this.lease(epoch));
         if (matchedCount === 0 && this.epochs.get(taskId) === epoch) {
           this.epochs.delete(taskId);
           lost.push(taskId);
@@ -92,9 +92,7 @@ export class MongoLeases implements TaskLeases {
     const held = [...this.epochs];
     this.epochs.clear();
     await Promise.all(
-      held.map(([taskId, epoch]) =>
-        this.tasks().updateOne({ _id: taskId, 'lease.owner': this.options.owner, 'lease.epoch': epoch }, { $set: { lease: { owner: this.options.owner, epoch, expiresAt: 0 } } }),
-      ),
+      held.map(([taskId, epoch]) => this.replace(taskId, epoch, { owner: this.options.owner, epoch, expiresAt: 0 })),
     );
   }
 
@@ -113,15 +111,34 @@ export class MongoLeases implements TaskLeases {
     const taken: string[] = [];
     for (const doc of candidates) {
       if (this.epochs.has(doc._id) || taken.includes(doc._id)) continue;
-      const epoch = (doc.lease?.epoch ?? 0) + 1;
-      // Compare-and-set on what was read: if another hub took it meanwhile, this matches nothing.
-      const unchanged = doc.lease ? { 'lease.owner': doc.lease.owner, 'lease.epoch': doc.lease.epoch, 'lease.expiresAt': doc.lease.expiresAt } : { lease: { $exists: false } };
-      const { matchedCount } = await this.tasks().updateOne({ _id: doc._id, ...OPEN, ...unchanged }, { $set: { lease: this.lease(epoch) } });
-      if (matchedCount === 0) continue;
-      this.epochs.set(doc._id, epoch);
-      taken.push(doc._id);
+      if (await this.take(doc, OPEN)) taken.push(doc._id);
     }
     return taken;
+  }
+
+  /**
+   * Takes task `taskId`'s lease whoever holds it, finished or not: a live
+   * session whose client came back to this hub. The previous holder's writes
+   * are fenced off from now on, and its next renewal stops the session there.
+   */
+  async takeOver(taskId: string): Promise<boolean> {
+    const doc = await this.tasks().findOne({ _id: taskId });
+    return doc ? this.take(doc, {}) : false;
+  }
+
+  /** Compare-and-set on the lease as read, under the next epoch: if another hub took it meanwhile, this matches nothing. */
+  private async take(doc: LeasedDoc, filter: object): Promise<boolean> {
+    const epoch = (doc.lease?.epoch ?? 0) + 1;
+    const unchanged = doc.lease ? { 'lease.owner': doc.lease.owner, 'lease.epoch': doc.lease.epoch, 'lease.expiresAt': doc.lease.expiresAt } : { lease: { $exists: false } };
+    const { matchedCount } = await this.tasks().updateOne({ _id: doc._id, ...filter, ...unchanged }, { $set: { lease: this.lease(epoch) } });
+    if (matchedCount === 0) return false;
+    this.epochs.set(doc._id, epoch);
+    return true;
+  }
+
+  /** Rewrites a lease this hub holds under `epoch` (matches nothing once another hub took it). */
+  private replace(taskId: string, epoch: number, lease: Lease) {
+    return this.tasks().updateOne({ _id: taskId, 'lease.owner': this.options.owner, 'lease.epoch': epoch }, { $set: { lease } });
   }
 
   private lease(epoch: number): Lease {

@@ -61,6 +61,8 @@ export interface TaskLeases {
   renew(): Promise<string[]>;
   /** Takes the leases of unfinished tasks nobody holds (`own`: also this node id's, from a previous run); returns their ids. */
   claim(own?: boolean): Promise<string[]>;
+  /** Takes one task's lease whoever holds it (a live session resumed on this hub); false if it changed hands meanwhile or is gone. */
+  takeOver(taskId: string): Promise<boolean>;
   /** Lets go of every lease held (graceful shutdown): other hubs take the tasks at once. */
   release(): Promise<void>;
   /** No more renewals for this task here. */

@@ -119,3 +119,15 @@ t.test('a resumed task (a restart, or a take-over by another hub) goes on past e
   t.ok(published.length > 0 && published.every((f) => f.seq > 41 + RESUME_SEQ_STEP), `its frames come after the jump (${published.map((f) => f.seq).join(', ')})`);
   reg.stopAll();
 });
+
+t.test('a session another hub took over stops here, writing nothing more', async (t) => {
+  const { reg, saved } = registry();
+  const actor = await reg.createStream({ userId: 'alice', language: 'en' });
+  actor.start();
+  const id = actor.getSnapshot().context.task.id;
+  const writes = saved.length;
+  reg.abandon(id);
+  t.notOk(reg.isLive(id), 'no longer run here');
+  t.equal(actor.getSnapshot().status, 'stopped', 'its actor stopped (its socket is told to resume elsewhere)');
+  t.equal(saved.length, writes, 'no write after');
+});

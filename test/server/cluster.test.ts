@@ -19,6 +19,9 @@ import { MongoWireDouble } from '../helpers/mongo-wire-double.ts';
 import { ferretDbBinary, startFerretDb } from '../helpers/ferretdb.ts';
 import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 import type { Task } from '../../client/protocol/types.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
+import { resumeSession, sessionUntilFinal } from '../helpers/moved-session.ts';
+import { FIXTURES } from '../fixtures/make-fixtures.ts';
 
 if (!hasNatsServer()) {
   t.pass('skipped: no nats-server on this machine (apt-get install nats-server; .ci/run does)');
@@ -153,6 +156,30 @@ t.test('one owner per task: a hub started later leaves a running task alone; whe
   t.equal((await fetch(`${heir.url}/v1/tasks/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${ALICE}` } })).status, 204);
   t.equal(await bucket.get(id), null, 'and removed with it');
   t.same((await uploads(heir.dataDir)).filter((name) => name.startsWith(id)), [], "and hub-d's copy");
+});
+
+t.test('a live session whose hub goes away is resumed on another hub: finals kept, the rest transcribed there', async (t) => {
+  const env = { HUB_ROLE: 'hub', HUB_NATS_URL: nats.url, MONGODB_URI: mongoUri, HUB_LEASE_TTL_SEC: '1', HUB_STREAM_IDLE_SEC: '5' };
+  const first = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-f' });
+  const second = await startTestHub(t, { ...env, HUB_NODE_ID: 'hub-g' });
+  const long = await readAudioFile(join(FIXTURES, 'long.wav'), 's16le'); // 18 sentences, 1.5 s pauses
+  const before = await sessionUntilFinal(first.wsUrl, ALICE, long.subarray(0, 32_000 * 12));
+  await first.hub.close({ chunkGraceMs: 0 }); // hub-f goes away; its client is dropped
+  await before.ws.waitClosed();
+
+  const { ready, caughtUp } = await resumeSession(second.wsUrl, ALICE, before.id, before.seen, long);
+  t.equal(ready.id, before.id, 'hub-g resumed the same session');
+  t.ok((ready.durationSec as number) > 0 && (ready.durationSec as number) <= 12, `audio goes on from the end of its last stored final (${String(ready.durationSec)} s)`);
+  t.ok(caughtUp.frameSeq > before.seen, 'the client got the whole session, past every seq it saw');
+  const texts = (segments: { text: string }[]) => segments.slice(0, before.finals.length).map((s) => s.text);
+  t.same(texts(caughtUp.segments), before.finals.map((f) => f.text), 'with the finals made on hub-f');
+  const task = (await getJson<Task>(`${second.url}/v1/tasks/${before.id}?segments=1`, ALICE)).body;
+  t.match(task, { status: 'completed', kind: 'stream' });
+  t.same(texts(task.segments), before.finals.map((f) => f.text), 'the finals of hub-f kept, in order');
+  t.ok(task.segments.length >= 15, `${task.segments.length} finals over both hubs (18 sentences)`);
+  const client = await MongoClient.connect(mongoUri);
+  t.teardown(() => client.close());
+  t.match(await client.db().collection('tasks').findOne({ _id: before.id as never }), { lease: { owner: 'hub-g' } }, 'hub-g holds the session now');
 });
 
 t.test('nats-server restarted mid-task: no job is lost, the task completes', async (t) => {

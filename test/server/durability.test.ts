@@ -7,7 +7,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnHub } from '../helpers/hub-process.ts';
-import { ALICE, waitForStatus, upload } from '../helpers/hub.ts';
+import { ALICE, getJson, waitForStatus, upload } from '../helpers/hub.ts';
+import { resumeSession, sessionUntilFinal } from '../helpers/moved-session.ts';
+import { readAudioFile } from '../../client/sdk/audio-file.ts';
+import { FIXTURES } from '../fixtures/make-fixtures.ts';
 import { makeSpeech } from '../bench/speech.ts';
 import type { Task } from '../../client/protocol/types.ts';
 
@@ -89,3 +92,29 @@ for (const signal of ['SIGKILL', 'SIGTERM'] as const) {
     t.ok(second.logs.some((l) => l.msg === 'task resumed'), 'the log says tasks were resumed');
   });
 }
+
+t.test('a live session cut by SIGKILL is resumed after the restart: its finals kept, the rest transcribed', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'hub-stream-durability-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const long = await readAudioFile(join(FIXTURES, 'long.wav'), 's16le'); // 18 sentences, 1.5 s pauses
+  const streamEnv = { ...env(dir), HUB_VAD: 'energy', HUB_STREAM_IDLE_SEC: '5' };
+  const first = await spawnHub(streamEnv);
+  const before = await sessionUntilFinal(first.url.replace(/^http/, 'ws'), ALICE, long.subarray(0, 32_000 * 12));
+  first.proc.kill('SIGKILL');
+  await first.exited;
+  await before.ws.waitClosed();
+
+  const second = await spawnHub(streamEnv);
+  t.teardown(async () => {
+    second.proc.kill('SIGTERM');
+    await second.exited;
+  });
+  t.match((await getJson<Task>(`${second.url}/v1/tasks/${before.id}`, ALICE)).body, { status: 'interrupted', error: { code: 'interrupted' } }, 'the restart marked it interrupted');
+  const { ready, caughtUp } = await resumeSession(second.url.replace(/^http/, 'ws'), ALICE, before.id, before.seen, long);
+  t.equal(ready.id, before.id, 'the same session, resumed');
+  t.ok(caughtUp.frameSeq > before.seen, 'the client got the whole session, past every seq it saw');
+  const task = (await getJson<Task>(`${second.url}/v1/tasks/${before.id}?segments=1`, ALICE)).body;
+  t.match(task, { status: 'completed', kind: 'stream' });
+  t.same(task.segments.slice(0, before.finals.length).map((s) => s.text), before.finals.map((f) => f.text), 'the finals from before the kill kept, in order');
+  t.ok(task.segments.length >= 15, `${task.segments.length} finals over both runs (18 sentences)`);
+});
