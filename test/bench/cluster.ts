@@ -5,7 +5,10 @@
 // single-process hub does, and through the bus (BusEngine → NATS JetStream →
 // an EngineNode → the same kind of engine → the result back). The added time
 // per job is wall time minus the engine's own time, p50/p99 on each path,
-// and their difference. Then throughput of 30 s jobs with one and with two
+// and their difference. Then the last hop of a chunk in cluster mode: its
+// frame published by the hub that runs the task and received by another hub
+// (BusFrames on both sides), p50/p99; a chunk's whole added time is the job's
+// share plus this hop. Then throughput of 30 s jobs with one and with two
 // engine nodes — on one machine (2 cores) that measures overhead, not scale.
 // Goal (issue 15): ≤ 5 ms p99 added per chunk.  Options: --jobs N (default 200)
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -15,6 +18,8 @@ import { parseArgs } from 'node:util';
 import { EngineService } from '../../native/engine/engine-service.ts';
 import { BusEngine } from '../../native/engine/bus/bus-engine.ts';
 import { EngineNode } from '../../native/engine/bus/engine-node.ts';
+import { BusFrames } from '../../server/ws/bus-frames.ts';
+import type { TaskEventFrame } from '../../client/protocol/types.ts';
 import type { EngineJob, EngineResult } from '../../native/engine/types.ts';
 import { hasNatsServer, startNatsServer } from '../helpers/nats-server.ts';
 
@@ -60,6 +65,31 @@ for (const sec of [2, 30]) {
       `the bus's share: p50 ${ms(pct(viaBus, 50) - pct(direct, 50))} p99 ${ms(pct(viaBus, 99) - pct(direct, 99))} ms`,
   );
 }
+
+/** A chunk's `segments` frame (ten segments of a 30 s chunk) from one hub to another: ms from publish to arrival. */
+async function frameHop(n: number): Promise<number[]> {
+  const [a, b] = [await nats.connect(), await nats.connect()];
+  let arrived: (() => void) | undefined;
+  const sender = new BusFrames(a, 'bench-hub-a', { publish() {}, feed() {} }, quiet);
+  const receiver = new BusFrames(b, 'bench-hub-b', { publish: () => arrived?.(), feed() {} }, quiet);
+  await b.flush();
+  const segments = Array.from({ length: 10 }, (_, i) => ({ start: i * 3, end: i * 3 + 2.8, text: 'a sentence of about ten words, as a chunk carries them', chunk: 0 }));
+  const out: number[] = [];
+  for (let i = -5; i < n; i++) {
+    const started = performance.now();
+    await new Promise<void>((resolve) => {
+      arrived = resolve;
+      sender.publish('bench-task', { type: 'segments', id: 'bench-task', seq: i + 6, chunk: 0, segments } as TaskEventFrame);
+    });
+    if (i >= 0) out.push(performance.now() - started);
+  }
+  sender.close();
+  receiver.close();
+  await Promise.all([a.close(), b.close()]);
+  return out;
+}
+const hop = await frameHop(JOBS);
+console.log(`a chunk's frame from one hub to another over NATS: p50 ${pct(hop, 50).toFixed(2)} p99 ${pct(hop, 99).toFixed(2)} ms (add it to the job's share for a chunk's whole added time; goal: <= 5 ms p99 together)`);
 
 async function throughput(runners: number): Promise<number> {
   const samples = audio(30);
