@@ -1,9 +1,11 @@
-// Fail-over between hub processes: two hubs (HUB_ROLE=hub) and an engine node
+// Fail-over between processes: two hubs (HUB_ROLE=hub) and two engine nodes
 // (HUB_ROLE=engine, the micro synthetic model: mechanics, not text), each a
 // process of its own as `npm start` runs it, on a real nats-server and
 // FerretDB 1.24 (the MongoDB wire double where FerretDB is not built). A hub
 // killed with SIGKILL mid-task: the other takes its lease when it expires and
-// the task completes with the chunks of an undisturbed run, none twice.
+// the task completes with the chunks of an undisturbed run, none twice. An
+// engine node killed mid-chunk: the bus hands the chunk to the other node,
+// and it is done once.
 import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -47,10 +49,13 @@ const start = async (env: Record<string, string>) => {
   processes.push(p);
   return p;
 };
-const engine = await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-1', HUB_WORKERS: '1', HUB_DATA_DIR: join(root, 'engine-1') });
+const engines = [
+  await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-1', HUB_WORKERS: '1', HUB_DATA_DIR: join(root, 'engine-1') }),
+  await start({ HUB_ROLE: 'engine', HUB_NODE_ID: 'engine-2', HUB_WORKERS: '1', HUB_DATA_DIR: join(root, 'engine-2') }),
+];
 const hubA = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-a', HUB_DATA_DIR: join(root, 'hub-a'), HUB_VAD: 'energy' });
 const hubB = await start({ HUB_ROLE: 'hub', HUB_NODE_ID: 'hub-b', HUB_DATA_DIR: join(root, 'hub-b'), HUB_VAD: 'energy' });
-t.comment(`the shared record: ${mongo instanceof MongoWireDouble ? 'the MongoDB wire double (no FerretDB built here)' : 'FerretDB 1.24'}; engine node at ${engine.url}`);
+t.comment(`the shared record: ${mongo instanceof MongoWireDouble ? 'the MongoDB wire double (no FerretDB built here)' : 'FerretDB 1.24'}; engine nodes at ${engines.map((e) => e.url).join(', ')}`);
 
 /** The chunks a task's transcript is made of, in order (each once), and how many segments appear twice. */
 async function chunksOf(url: string, id: string): Promise<{ order: number[]; repeated: number }> {
@@ -86,4 +91,24 @@ t.test('SIGKILL a hub mid-task: the other takes the lease and the transcript has
   const client = await MongoClient.connect(mongoUri);
   t.teardown(() => client.close());
   t.match(await client.db().collection('tasks').findOne({ _id: id as never }), { lease: { owner: 'hub-b', epoch: 2 } }, 'hub-b holds it under the next epoch');
+});
+
+t.test('SIGKILL an engine node mid-chunk: the chunk goes to the other node and is done once', async (t) => {
+  const audio = repeatWav(await fixture('long.wav'), 4);
+  const { id } = (await (await upload(hubB.url, ALICE, audio, '?language=en')).json()) as Task;
+  const running = async (node: HubProcess) => (await getJson<{ jobsRunning: number }>(`${node.url}/readyz`, undefined)).body.jobsRunning;
+  let busy: HubProcess | undefined;
+  while (!busy) {
+    await new Promise((r) => setTimeout(r, 20));
+    for (const node of engines) if ((await running(node)) > 0) busy = node;
+  }
+  busy.proc.kill('SIGKILL');
+  t.match(await busy.exited, { signal: 'SIGKILL' }, 'an engine node died with a chunk in hand');
+  const task = await waitForStatus(hubB.url, ALICE, id, ['completed', 'failed'], 120_000);
+  t.equal(task.status, 'completed', task.error?.message ?? 'completed on the node left');
+  const { order, repeated } = await chunksOf(hubB.url, id);
+  t.same(order, [...order].sort((a, b) => a - b), 'chunks in order');
+  t.equal(new Set(order).size, order.length, 'each chunk once on the transcript');
+  t.equal(repeated, 0, 'no segment twice');
+  t.equal(task.progress.done, task.progress.total, 'every chunk done');
 });
