@@ -25,6 +25,8 @@
 #include "ggml-backend.h"
 #include "whisper.h"
 
+Napi::Function DefineVoiceEncoder(Napi::Env env);  // voice-encoder.cc: speaker embeddings
+
 namespace {
 
 struct Word {
@@ -458,6 +460,7 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   whisper_log_set(quietLog, nullptr);
   exports.Set("Model", Model::Define(env));
+  exports.Set("VoiceEncoder", DefineVoiceEncoder(env));
   exports.Set("devices", Napi::Function::New(env, Devices));
   exports.Set("version", Napi::String::New(env, whisper_version()));
   exports.Set("backend", Napi::String::New(env, WHISPER_HUB_BACKEND));
