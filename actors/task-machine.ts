@@ -3,7 +3,7 @@
 // the next seq. Side effects live in its two child actors, decoding and
 // transcription, which report back with events; cancelling stops them, and
 // stopping them aborts their work.
-import { setup, fromCallback, enqueueActions, type ActorRefFrom, type SnapshotFrom } from 'xstate';
+import { and, setup, fromCallback, enqueueActions, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { asErrorCode, type Task, type TaskError, type TaskEventFrame, type TaskStatus } from '../client/protocol/types.ts';
 import type { ChunkPlan } from '../native/audio/chunk-planner.ts';
 import type { PreparedAudio } from '../native/audio/audio-worker.ts';
@@ -13,6 +13,8 @@ import type { Scheduler } from './scheduler.ts';
 import type { TaskRecord } from './stores/task-store.ts';
 import type { EngineSegment } from '../native/engine/types.ts';
 import { stitchChunk } from './stitch.ts';
+import { labelSegments, speechWindows, type SpeechWindow } from '../native/diarize/windows.ts';
+import type { DiarizeJob, DiarizeResult } from '../native/diarize/speaker-embedder.ts';
 
 export interface TaskServices {
   prepareAudio(inputPath: string, pcmPath: string, signal: AbortSignal): Promise<PreparedAudio>;
@@ -20,6 +22,8 @@ export interface TaskServices {
   decodeSlots: Scheduler;
   scheduler: Scheduler;
   engine: Engine;
+  /** tells a task's speakers apart on an engine slot (absent: the engine cannot, and a task asking is told so) */
+  diarize?: (job: DiarizeJob, signal: AbortSignal) => Promise<DiarizeResult>;
   onChunkRetry?: (taskId: string, index: number, attempt: number, error: unknown) => void;
   onChunkPreempted?: (taskId: string, index: number) => void;
 }
@@ -48,6 +52,8 @@ export type TaskEvent =
   | { type: 'DECODED'; audio: PreparedAudio }
   | { type: 'PREPARE_FAILED'; code: string; message: string }
   | ChunkRunEvent
+  | { type: 'DIARIZED'; windows: SpeechWindow[]; labels: number[] }
+  | { type: 'DIARIZE_FAILED'; message: string }
   | { type: 'CANCEL' };
 
 export interface FrameEmitted {
@@ -155,8 +161,46 @@ export function createTaskMachine(services: TaskServices) {
         ).catch(() => {}); // failures arrive as CHUNK_FAILED; aborts are ours
         return () => abort.abort();
       }),
+      diarize: fromCallback<TaskEvent, TaskContext>(({ input, sendBack }) => {
+        const abort = new AbortController();
+        const { task, pcmPath } = input;
+        const windows = speechWindows(task.segments);
+        const run = async () => {
+          if (windows.length === 0) return sendBack({ type: 'DIARIZED', windows, labels: [] });
+          if (!services.diarize) throw new Error('this hub\'s engines cannot tell speakers apart (the engine nodes of cluster mode do not yet)');
+          // Its own job on an engine slot, after the task's chunks, counted by the scheduler like one.
+          const lease = await services.scheduler.acquire({ userId: task.userId, taskId: task.id, priority: 'batch' }, abort.signal);
+          try {
+            const speakers = task.options?.speakers;
+            const job: DiarizeJob = { pcmPath, windows: windows.map((w) => [w.start, w.end]), ...(speakers ? { speakers } : {}), tag: { taskId: task.id } };
+            const { labels } = await services.diarize(job, abort.signal);
+            sendBack({ type: 'DIARIZED', windows, labels });
+          } finally {
+            lease.release();
+          }
+        };
+        run().catch((error: { message?: string }) => {
+          if (!abort.signal.aborted) sendBack({ type: 'DIARIZE_FAILED', message: error.message ?? String(error) });
+        });
+        return () => abort.abort();
+      }),
     },
     actions: {
+      recordSpeakers: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'DIARIZED' || event.labels.length === 0) return;
+        // Every chunk's segments again, now with their speakers (a segment split where the speaker changes).
+        const segments = labelSegments(context.task.segments, event.windows, event.labels);
+        const chunks = [...new Set(segments.map((s) => s.chunk ?? 0))];
+        const { task, frames } = advance(context.task, { segments }, chunks.map((chunk) => ({ type: 'segments' as const, chunk, segments: segments.filter((s) => (s.chunk ?? 0) === chunk) })));
+        enqueue.assign({ task });
+        for (const frame of frames) enqueue.emit({ type: 'frame', frame });
+      }),
+      recordDiarizeFailure: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'DIARIZE_FAILED') return;
+        // Speakers are an addition: the transcript stands without them, and the task says why.
+        const warnings = [...(context.task.warnings ?? []), `speakers left out: ${event.message}`];
+        enqueue.assign({ task: { ...context.task, warnings } });
+      }),
       announce: enqueueActions(({ context, enqueue }, params: { status: TaskStatus }) => {
         if (context.task.status === params.status) return;
         const { task, frames } = advance(context.task, { status: params.status }, [{ type: 'status', status: params.status }]);
@@ -203,6 +247,7 @@ export function createTaskMachine(services: TaskServices) {
     },
     guards: {
       allChunksDone: ({ context }) => context.chunks.length > 0 && context.emitted === context.chunks.length,
+      wantsSpeakers: ({ context }) => context.task.options?.diarize === true,
       /** resumed with a plan (and its pcm): straight back to transcribing, skipping what is done */
       hasPlan: ({ context }) => context.chunks.length > 0 && !context.needsAudio,
     },
@@ -237,11 +282,22 @@ export function createTaskMachine(services: TaskServices) {
       transcribing: {
         entry: { type: 'announce', params: { status: 'transcribing' } },
         invoke: { src: 'transcribeChunks', input: ({ context }) => context },
-        always: { guard: 'allChunksDone', target: 'completed' },
+        always: [
+          { guard: and(['allChunksDone', 'wantsSpeakers']), target: 'diarizing' },
+          { guard: 'allChunksDone', target: 'completed' },
+        ],
         on: {
           CHUNK_PARTIAL: { actions: 'recordPartial' },
           CHUNK_DONE: { actions: 'recordChunk' },
           CHUNK_FAILED: 'failed',
+        },
+      },
+      // The transcript is whole; who said what is worked out over all of it (one set of speakers per task).
+      diarizing: {
+        invoke: { src: 'diarize', input: ({ context }) => context },
+        on: {
+          DIARIZED: { target: 'completed', actions: 'recordSpeakers' },
+          DIARIZE_FAILED: { target: 'completed', actions: 'recordDiarizeFailure' },
         },
       },
       completed: { type: 'final', entry: { type: 'announce', params: { status: 'completed' } } },

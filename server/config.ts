@@ -1,5 +1,6 @@
 // The hub's configuration: environment variables, each overridable by a CLI
 // flag, validated once at start with messages that say what to fix.
+import { defaultVoiceModelPath } from '../native/models/voice-encoder.ts';
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -48,6 +49,8 @@ export interface HubConfig {
   wordTiming: 'tokens' | 'dtw';
   /** how live utterances end: the endpointer listens to the words, or the VAD's end silence alone */
   endpointing: 'words' | 'silence';
+  /** the converted speaker-embedding model for diarization (npm run model:import-voice) */
+  voiceModel: string;
   mongodbUri: string | undefined;
   logLevel: string;
   /** all: the single process (the default); hub: HTTP, sockets and actors, engines on the bus; engine: engine workers pulling jobs off the bus */
@@ -81,6 +84,7 @@ export const SETTINGS = {
   HUB_ENGINE_SLOTS: 'engine-slots',
   HUB_WORD_TIMING: 'word-timing',
   HUB_ENDPOINTING: 'endpointing',
+  HUB_VOICE_MODEL: 'voice-model',
   MONGODB_URI: 'mongodb-uri',
   HUB_LOG_LEVEL: 'log-level',
   HUB_ROLE: 'role',
@@ -136,6 +140,7 @@ const schema = z.object({
   HUB_ENGINE_SLOTS: integer('HUB_ENGINE_SLOTS', 1, 32).default(1),
   HUB_WORD_TIMING: z.enum(['tokens', 'dtw'], { error: 'HUB_WORD_TIMING must be tokens or dtw' }).default('tokens'),
   HUB_ENDPOINTING: z.enum(['words', 'silence'], { error: 'HUB_ENDPOINTING must be words or silence' }).default('silence'),
+  HUB_VOICE_MODEL: z.string().trim().min(1, 'HUB_VOICE_MODEL must be a file path').optional(),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HUB_ROLE: z.enum(['all', 'hub', 'engine'], { error: 'HUB_ROLE must be all, hub or engine' }).default('all'),
@@ -222,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     engine: c.HUB_ENGINE,
     wordTiming: c.HUB_WORD_TIMING,
     endpointing: c.HUB_ENDPOINTING,
+    voiceModel: c.HUB_VOICE_MODEL ? resolve(c.HUB_VOICE_MODEL) : defaultVoiceModelPath(resolve(c.HUB_DATA_DIR)),
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,
     role: c.HUB_ROLE,

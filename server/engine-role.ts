@@ -30,7 +30,7 @@ export async function startEngineRole(config: HubConfig): Promise<EngineRole> {
   } catch (error) {
     throw new Error(`cannot reach the NATS server at ${config.natsUrl}: ${(error as Error).message}`, { cause: error });
   }
-  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
+  const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, voiceModel: config.voiceModel, log });
   engine.ready().catch(() => {}); // (status() says why)
   const node = await EngineNode.start({ nc, engine, nodeId: config.nodeId, log });
   // Its workers and state in the admin view of every hub (while an admin watches).

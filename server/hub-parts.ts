@@ -25,6 +25,7 @@ import { findFfmpeg, type FfmpegInfo } from '../native/audio/ffmpeg.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EngineService, type HubEngine } from '../native/engine/engine-service.ts';
 import { SharedUploads } from './shared-uploads.ts';
+import type { DiarizeJob } from '../native/diarize/speaker-embedder.ts';
 import { ClusterEngine } from '../native/engine/bus/cluster-engine.ts';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { SileroService, type SileroOptions } from '../native/audio/silero-vad.ts';
@@ -111,7 +112,7 @@ export async function buildParts(config: HubConfig, overrides: HubOverrides, { m
 /** This process's engine workers, or (HUB_ROLE=hub) the engine nodes on the bus. */
 async function buildEngine(config: HubConfig, log: LogFn, onSlots: (slots: number) => void): Promise<{ engine: HubEngine; nats: NatsConnection | undefined }> {
   if (config.role !== 'hub') {
-    const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, log });
+    const engine = new EngineService({ specs: config.models, dataDir: config.dataDir, workers: config.workers, slotsPerWorker: config.engineSlots, threadsPerJob: config.threadsPerJob, engine: config.engine, wordTiming: config.wordTiming, voiceModel: config.voiceModel, log });
     return { engine, nats: undefined };
   }
   let nats: NatsConnection;
@@ -171,6 +172,17 @@ function buildRegistry(p: Omit<HubParts, 'registry'>): TaskRegistry {
       scheduler,
       engine: metrics.measured(engine, 'batch'),
       stream,
+      ...(engine.diarize
+        ? {
+            diarize: async (job: DiarizeJob, signal: AbortSignal) => {
+              const result = await engine.diarize!(job, signal);
+              metrics.diarizeSeconds.observe({ stage: 'embed' }, result.embedMs / 1000);
+              metrics.diarizeSeconds.observe({ stage: 'cluster' }, result.clusterMs / 1000);
+              log('info', 'speakers told apart', { taskId: job.tag?.taskId, windows: job.windows.length, speakers: new Set(result.labels).size, speechSec: Math.round(result.audioSec), embedMs: Math.round(result.embedMs), clusterMs: Math.round(result.clusterMs) });
+              return result;
+            },
+          }
+        : {}),
       onChunkPreempted: () => metrics.chunksPreempted.inc(),
       onChunkRetry: (taskId, index, attempt, error) => {
         metrics.chunkRetries.inc();

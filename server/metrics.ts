@@ -37,6 +37,10 @@ export class HubMetrics {
     buckets: [1, 2, 5, 10, 20, 50, 100, 200], registers: [this.registry],
   });
 
+  readonly diarizeSeconds = new Histogram({
+    name: 'hub_diarize_duration_seconds', help: 'Time a task\'s diarization took on its engine slot: speaker embeddings, and their clustering', labelNames: ['stage'] as const,
+    buckets: [0.01, 0.05, 0.25, 1, 4, 16, 64, 256], registers: [this.registry],
+  });
   readonly livePassWait = new Histogram({
     name: 'hub_live_pass_wait_seconds', help: 'Time a live pass waited for an engine slot', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers: [this.registry],
   });

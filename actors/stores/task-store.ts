@@ -110,7 +110,7 @@ export const segmentSchema = z.object({
   text: z.string(),
   chunk: z.number().int().optional(),
   speaker: z.string().optional(),
-  words: z.array(z.object({ word: z.string(), start: z.number(), end: z.number(), p: z.number() })).optional(),
+  words: z.array(z.object({ word: z.string(), start: z.number(), end: z.number(), p: z.number(), speaker: z.string().max(10).optional() })).optional(),
   avgLogprob: z.number().optional(),
   noSpeechProb: z.number().optional(),
 });
@@ -131,6 +131,7 @@ export const taskSchema = z.object({
   seq: z.number().int().min(0),
   model: z.string().optional(),
   options: transcribeOptionsSchema.optional(),
+  warnings: z.array(z.string().max(1000)).max(20).optional(),
 });
 
 export const taskRecordSchema = z.object({

@@ -34,12 +34,17 @@ export const streamControlSchema = z.discriminatedUnion('type', [
 export type StreamControl = z.infer<typeof streamControlSchema>;
 
 /** The transcription options as query parameters (POST /v1/tasks, /v1/stream); each message names its option. */
+/** The most speakers a caller may say a recording has. */
+export const MAX_SPEAKERS = 20;
+
 export const transcribeOptionsQuery = {
   translate: z.enum(['0', '1', 'true', 'false'], { message: 'translate must be 0, 1, true or false' }).transform((v) => v === '1' || v === 'true').optional(),
   prompt: z.string().max(800, 'prompt is limited to 800 characters').optional(),
   temperature: z.coerce.number({ message: 'temperature must be a number' }).min(0, 'temperature must be 0 to 1').max(1, 'temperature must be 0 to 1').optional(),
   beam: z.coerce.number({ message: 'beam must be a whole number' }).int('beam must be a whole number').min(1, 'beam must be 1 to 8').max(8, 'beam must be 1 to 8').optional(),
   model: z.string().trim().min(1).max(200, 'model is limited to 200 characters').optional(),
+  diarize: z.enum(['0', '1', 'true', 'false'], { message: 'diarize must be 0, 1, true or false' }).transform((v) => v === '1' || v === 'true').optional(),
+  speakers: z.coerce.number({ message: 'speakers must be a whole number' }).int('speakers must be a whole number').min(1, `speakers must be 1 to ${MAX_SPEAKERS}`).max(MAX_SPEAKERS, `speakers must be 1 to ${MAX_SPEAKERS}`).optional(),
 };
 
 /** The options as stored (on a task record, in an upload's sidecar). */
@@ -49,6 +54,8 @@ export const transcribeOptionsSchema = z.object({
   temperature: z.number().min(0).max(1).optional(),
   beam: z.number().int().min(1).max(8).optional(),
   model: z.string().max(200).optional(),
+  diarize: z.boolean().optional(),
+  speakers: z.number().int().min(1).max(MAX_SPEAKERS).optional(),
 });
 
 /** The options a query gave, or undefined when it gave none. */
@@ -59,6 +66,8 @@ export function optionsOf(query: TranscribeOptions): TranscribeOptions | undefin
   if (query.temperature !== undefined) options.temperature = query.temperature;
   if (query.beam !== undefined) options.beam = query.beam;
   if (query.model) options.model = query.model;
+  if (query.diarize !== undefined) options.diarize = query.diarize;
+  if (query.speakers !== undefined) options.speakers = query.speakers;
   return Object.keys(options).length > 0 ? options : undefined;
 }
 

@@ -16,6 +16,8 @@ export interface Word {
   start: number;
   end: number;
   p: number;
+  /** who said it (diarization) */
+  speaker?: string;
 }
 
 export interface Segment {
@@ -42,6 +44,10 @@ export interface TranscribeOptions {
   beam?: number;
   /** the model asked for by name (this hub runs one: naming another is `unknown_model`) */
   model?: string;
+  /** tell speakers apart: `speaker` on segments and words (S1, S2, … in order of first appearance) */
+  diarize?: boolean;
+  /** how many speakers there are, when the caller knows (with diarize) */
+  speakers?: number;
 }
 
 export interface Progress {
@@ -79,6 +85,8 @@ export interface Task {
   seq: number;
   /** the transcription options the client gave, when it gave any */
   options?: TranscribeOptions;
+  /** what the hub could not do as asked, though the task went on (e.g. speakers left out, and why) */
+  warnings?: string[];
   /** the engine model that transcribes it, e.g. `synthetic:tiny` (addition to the contract) */
   model?: string;
 }

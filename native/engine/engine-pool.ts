@@ -12,6 +12,8 @@ import { EventEmitter } from 'node:events';
 import { ChildWorker } from '../isolates.ts';
 import { EngineError, type EngineInfo, type EngineJob, type EngineResult, type EngineSegment } from './types.ts';
 import type { EngineApi } from './engine-process.ts';
+import type { Remote } from 'comlink';
+import type { DiarizeJob, DiarizeResult } from '../diarize/speaker-embedder.ts';
 import { isSegmentsEvent } from './engine-events.ts';
 import type { LogFn } from '../log-fn.ts';
 
@@ -27,6 +29,8 @@ export interface EnginePoolOptions {
   impl?: 'whisper.cpp' | 'napi-rs';
   /** how the whisper.cpp addon dates words (default: token timestamps) */
   wordTiming?: 'tokens' | 'dtw';
+  /** the converted speaker-embedding model, loaded by a worker on its first diarization job */
+  voiceModel?: string;
   log?: LogFn;
 }
 
@@ -136,7 +140,18 @@ export class EnginePool extends EventEmitter {
    * `capacity` jobs in flight. `onSegments` hears the chunk's segments kept so
    * far each time whisper emits one (the whisper.cpp addon only).
    */
-  async run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult> {
+  run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult> {
+    return this.onSlot(job, signal, (api, id) => api.transcribe(job, id, onSegments !== undefined), onSegments);
+  }
+
+  /** Tells the speakers of a task's speech windows apart, on a slot like a chunk (it is counted by the same scheduler). */
+  diarize(job: DiarizeJob, signal: AbortSignal): Promise<DiarizeResult> {
+    const speech = job.windows.reduce((n, [start, end]) => n + Math.round((end - start) * 16_000), 0);
+    const shown: EngineJob = { pcmPath: job.pcmPath, start: 0, end: speech, ...(job.tag ? { tag: job.tag } : {}) };
+    return this.onSlot(shown, signal, (api) => api.diarize(job));
+  }
+
+  private async onSlot<T>(job: EngineJob, signal: AbortSignal, call: (api: Remote<EngineApi>, id: number) => Promise<T>, onSegments?: SegmentsListener): Promise<T> {
     signal.throwIfAborted();
     const member = await this.claim(signal);
     if (signal.aborted) throw new EngineError('cancelled', 'cancelled');
@@ -153,7 +168,7 @@ export class EnginePool extends EventEmitter {
     };
     signal.addEventListener('abort', stop, { once: true });
     try {
-      const result = await worker.call((api) => api.transcribe(job, id, onSegments !== undefined));
+      const result = await worker.call((api) => call(api, id));
       member.crashesInARow = 0;
       if (member.info.engine?.backend === 'cuda') {
         void worker.call((api) => api.deviceMemory()).then((bytes) => (member.info.deviceMemoryUsedBytes = bytes), () => {});
@@ -191,6 +206,7 @@ export class EnginePool extends EventEmitter {
         ENGINE_THREADS: String(this.options.threadsPerJob),
         ENGINE_IMPL: this.options.impl ?? 'napi-rs',
         ENGINE_WORD_TIMING: this.options.wordTiming ?? 'tokens',
+        ...(this.options.voiceModel ? { ENGINE_VOICE_MODEL: this.options.voiceModel } : {}),
         // whisper.cpp's OpenMP threads sleep when they wait, instead of spinning: with any other busy
         // process on the cores, a spinning thread holds the core its partner needs (a live pass on
         // 2 threads went from 0.35 s to 12 s with one busy core beside it; passive: 0.68 s, and the

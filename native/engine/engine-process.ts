@@ -16,6 +16,7 @@ import { openNapiRs } from './napi-rs-backend.ts';
 import { openWhisperCpp } from './whisper-cpp-backend.ts';
 import { addonCandidates, findAddon, loadAddon } from './whisper-cpp-addon.ts';
 import { SEGMENTS_EVENT, type SegmentsEvent } from './engine-events.ts';
+import { diarize, type DiarizeJob, type DiarizeResult } from '../diarize/speaker-embedder.ts';
 
 /** dlopen's failures (a missing library, a wrong ABI), as opposed to a model that does not load. */
 const isLoadError = (error: unknown) => (error as { code?: string }).code === 'ERR_DLOPEN_FAILED';
@@ -97,6 +98,13 @@ const api = {
   /** Stops job `id` inside whisper; false when it is not running or cannot be stopped so. */
   abort(id: number): boolean {
     return running.get(id)?.abort() ?? false;
+  },
+
+  /** Speakers of a task's speech windows (its own job kind; the voice encoder is loaded on the first). */
+  async diarize(job: DiarizeJob): Promise<DiarizeResult> {
+    const model = process.env.ENGINE_VOICE_MODEL;
+    if (!model) throw new Error('no speaker model is configured (HUB_VOICE_MODEL)');
+    return diarize(job, model, threads);
   },
 
   /** `stream`: send the chunk's segments to the parent as whisper emits them (SEGMENTS_EVENT, under `id`). */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { EnginePool } from './engine-pool.ts';
 import { EngineError, type EngineInfo, type EngineJob, type EngineResult } from './types.ts';
 import type { SegmentsListener } from './engine-pool.ts';
+import type { DiarizeJob, DiarizeResult } from '../diarize/speaker-embedder.ts';
 import { findAddon } from './whisper-cpp-addon.ts';
 import { resolveModel, type ResolvedModel } from '../models/resolve.ts';
 import type { LogFn } from '../log-fn.ts';
@@ -41,6 +42,8 @@ export interface EngineServiceOptions {
   threadsPerJob: number;
   engine?: 'auto' | 'whisper.cpp' | 'napi-rs';
   wordTiming?: 'tokens' | 'dtw';
+  /** the converted speaker-embedding model for diarization (HUB_VOICE_MODEL) */
+  voiceModel?: string;
   log: LogFn;
 }
 
@@ -59,6 +62,8 @@ export interface HubEngine {
   knowsModel(name: string): boolean;
   modelNameFor(wanted: string | undefined): string | undefined;
   run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult>;
+  /** Speakers of a task's speech windows; absent where the engine cannot (the engine nodes of cluster mode, for now). */
+  diarize?(job: DiarizeJob, signal: AbortSignal): Promise<DiarizeResult>;
   close(): Promise<void>;
 }
 
@@ -125,6 +130,13 @@ export class EngineService implements HubEngine {
     return pool.run(wanted === undefined ? job : { ...job, model: this.find(wanted)!.path }, signal, onSegments);
   }
 
+  async diarize(job: DiarizeJob, signal: AbortSignal): Promise<DiarizeResult> {
+    const pool = await this.started.catch((e: Error) => {
+      throw new EngineError('engine_failed', e.message);
+    });
+    return pool.diarize(job, signal);
+  }
+
   status(): EngineStatus {
     const failure = this.failure ?? this.pool?.failure;
     // A worker being replaced after a crash or a cancel is not "not ready": the
@@ -167,7 +179,7 @@ export class EngineService implements HubEngine {
       for (const spec of specs) models.push({ ...(await resolveModel(spec, cache, log)), spec });
       this.models = models;
       const { workers, slotsPerWorker, threadsPerJob } = this.options;
-      this.pool = new EnginePool({ modelPaths: [...new Set(models.map((m) => m.path))], size: workers, slotsPerWorker, threadsPerJob, impl: this.impl.impl, ...(this.options.wordTiming ? { wordTiming: this.options.wordTiming } : {}), log });
+      this.pool = new EnginePool({ modelPaths: [...new Set(models.map((m) => m.path))], size: workers, slotsPerWorker, threadsPerJob, impl: this.impl.impl, ...(this.options.wordTiming ? { wordTiming: this.options.wordTiming } : {}), ...(this.options.voiceModel ? { voiceModel: this.options.voiceModel } : {}), log });
       await this.pool.ready();
       this.loaded = true;
       const info = this.pool.workers()[0]?.engine;

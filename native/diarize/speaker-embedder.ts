@@ -1,0 +1,73 @@
+// Diarization's heavy part, inside an engine process: the speech windows of a
+// task read from its pcm, embedded by the addon's voice encoder (loaded once,
+// on the first job), and clustered into speakers. The hub's loop only sends
+// the windows and gets a label for each back.
+import { createRequire } from 'node:module';
+import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
+import { melFilters } from '../models/mel-filters.ts';
+import { readVoiceEncoder, VoiceModelError } from '../models/voice-encoder.ts';
+import { addonCandidates } from '../engine/whisper-cpp-addon.ts';
+import { clusterSpeakers } from './cluster.ts';
+
+export const EMBEDDING_SIZE = 256;
+
+export interface DiarizeJob {
+  pcmPath: string;
+  /** the speech windows, in seconds from the start of the audio, in time order */
+  windows: [number, number][];
+  /** how many speakers, when the caller knows */
+  speakers?: number;
+  /** what the job is for (shown to operators) */
+  tag?: { taskId: string };
+}
+
+export interface DiarizeResult {
+  /** one per window: 0, 1, … in order of first appearance */
+  labels: number[];
+  embedMs: number;
+  clusterMs: number;
+  /** seconds of speech embedded */
+  audioSec: number;
+}
+
+interface VoiceEncoder {
+  embed(samples: Float32Array, regions: Int32Array, threads: number): Promise<Float32Array>;
+}
+
+let encoder: Promise<VoiceEncoder> | undefined;
+
+/** The voice encoder of the model file at `path`, loaded once per process; a failure is said every time it is asked for. */
+function voiceEncoder(path: string): Promise<VoiceEncoder> {
+  encoder ??= (async () => {
+    const [addonPath] = addonCandidates();
+    if (!addonPath) throw new VoiceModelError('speaker embeddings need the hub\'s whisper.cpp addon, which is not built (npm run build:engine)');
+    const addon = createRequire(import.meta.url)(addonPath) as { VoiceEncoder?: new (weights: Float32Array, mel: Float32Array) => VoiceEncoder };
+    if (!addon.VoiceEncoder) throw new VoiceModelError('this build of the whisper.cpp addon has no voice encoder (npm run build:engine)');
+    const { weights } = await readVoiceEncoder(path);
+    return new addon.VoiceEncoder(weights, melFilters(40));
+  })();
+  return encoder;
+}
+
+export async function diarize(job: DiarizeJob, modelPath: string, threads: number): Promise<DiarizeResult> {
+  const model = await voiceEncoder(modelPath);
+  const started = performance.now();
+  // The windows' samples side by side in one buffer, each at least 10 ms long.
+  const pieces = await Promise.all(job.windows.map(([start, end]) => readPcmRange(job.pcmPath, Math.floor(start * SAMPLE_RATE), Math.max(Math.ceil(end * SAMPLE_RATE), Math.floor(start * SAMPLE_RATE) + 160))));
+  const total = pieces.reduce((n, p) => n + p.length, 0);
+  const samples = new Float32Array(total);
+  const regions = new Int32Array(pieces.length * 2);
+  let at = 0;
+  pieces.forEach((piece, i) => {
+    samples.set(piece, at);
+    regions[2 * i] = at;
+    regions[2 * i + 1] = at + Math.max(piece.length, 160);
+    at += piece.length;
+  });
+  const padded = at < (regions[regions.length - 1] ?? 0) ? Float32Array.from({ length: regions[regions.length - 1]! }, (_, i) => samples[i] ?? 0) : samples;
+  const embeddings = pieces.length > 0 ? await model.embed(padded, regions, threads) : new Float32Array(0);
+  const embedMs = performance.now() - started;
+  const clusterStarted = performance.now();
+  const labels = clusterSpeakers(embeddings, EMBEDDING_SIZE, job.speakers !== undefined ? { speakers: job.speakers } : { seconds: job.windows.map(([start, end]) => end - start) });
+  return { labels, embedMs, clusterMs: performance.now() - clusterStarted, audioSec: total / SAMPLE_RATE };
+}

@@ -1,0 +1,74 @@
+// Diarization of files on real voices: conversations made from the read speech
+// of Debian's pocketsphinx-testdata (test/fixtures/speaker-recordings.ts),
+// transcribed by the real model (tiny.en, WHISPER_TEST_MODEL) with
+// `diarize=1`, speakers told apart by the real voice encoder
+// (WHISPER_TEST_VOICE_MODEL, converted from resemblyzer by .ci/run), scored
+// by the diarization error rate (test/helpers/der.ts, 0.25 s collar).
+import t from 'tap';
+import { ALICE, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
+import { conversation, hasSpeakerData, toWav, type Conversation } from '../fixtures/speaker-recordings.ts';
+import { diarizationError } from '../helpers/der.ts';
+import type { Task } from '../../client/protocol/types.ts';
+
+const model = process.env.WHISPER_TEST_MODEL;
+const voiceModel = process.env.WHISPER_TEST_VOICE_MODEL;
+if (!model || !voiceModel || !hasSpeakerData()) {
+  t.pass('skipped: needs WHISPER_TEST_MODEL, WHISPER_TEST_VOICE_MODEL and pocketsphinx-testdata (.ci/run provides them)');
+  process.exit(0);
+}
+
+const { url } = await startTestHub(t, { WHISPER_MODEL: model, HUB_VOICE_MODEL: voiceModel, HUB_VAD: 'silero' });
+
+async function diarized(recording: Conversation, query = '?language=en&diarize=1'): Promise<Task> {
+  const { id } = (await (await upload(url, ALICE, toWav(recording.samples), query)).json()) as Task;
+  const done = await waitForStatus(url, ALICE, id, ['completed', 'failed'], 300_000);
+  if (done.status !== 'completed') throw new Error(`the task ${done.status}: ${done.error?.message}`);
+  return (await getJson<Task>(`${url}/v1/tasks/${id}?segments=1`, ALICE)).body;
+}
+
+const scored = (recording: Conversation, task: Task) => {
+  const hypothesis = task.segments.filter((s) => s.speaker).map((s) => ({ speaker: s.speaker!, start: s.start, end: s.end }));
+  const error = diarizationError(recording.turns, hypothesis);
+  const speakers = new Set(hypothesis.map((h) => h.speaker)).size;
+  const seconds = new Map<string, number>();
+  for (const h of hypothesis) seconds.set(h.speaker, (seconds.get(h.speaker) ?? 0) + h.end - h.start);
+  const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+  t.comment(`DER ${pct(error.der)} (missed ${pct(error.missed)}, false alarm ${pct(error.falseAlarm)}, confusion ${pct(error.confusion)}) over ${error.speech.toFixed(1)} s; ${speakers} speakers found (${[...seconds].map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}), ${recording.speakers} said`);
+  return { ...error, speakers };
+};
+
+t.test('two real speakers, turns of 3–7 s: the right count, DER within 15%, labels in order of first appearance', async (t) => {
+  const recording = conversation(['reader', 'cmu', 'reader', 'cmu', 'reader', 'cmu', 'reader']);
+  const task = await diarized(recording);
+  const { der, speakers } = scored(recording, task);
+  t.equal(speakers, 2, 'two speakers');
+  t.ok(der <= 0.15, `DER ${(der * 100).toFixed(1)}% ≤ 15%`);
+  t.equal(task.segments[0]?.speaker, 'S1', 'the first voice is S1');
+  t.ok(task.segments.every((s) => !s.words || s.words.every((w) => w.speaker === s.speaker)), 'every word carries its segment\'s speaker');
+});
+
+t.test('three real speakers: the right count', async (t) => {
+  const recording = conversation(['reader', 'cards', 'cmu', 'reader', 'cards', 'cmu', 'reader']);
+  const { der, speakers } = scored(recording, await diarized(recording));
+  t.equal(speakers, 3, 'three speakers');
+  t.ok(der <= 0.25, `DER ${(der * 100).toFixed(1)}% (three speakers, short turns of the cards speaker)`);
+});
+
+t.test('two speakers in pink noise at 15 dB SNR', async (t) => {
+  const recording = conversation(['reader', 'cmu', 'reader', 'cmu', 'reader', 'cmu', 'reader'], { snrDb: 15 });
+  const { der, speakers } = scored(recording, await diarized(recording));
+  t.equal(speakers, 2, 'still two speakers');
+  t.ok(der <= 0.2, `DER ${(der * 100).toFixed(1)}%`);
+});
+
+t.test('one speaker gets one speaker', async (t) => {
+  const recording = conversation(['reader', 'reader', 'reader']);
+  const { speakers } = scored(recording, await diarized(recording));
+  t.equal(speakers, 1);
+});
+
+t.test('speakers=N when the caller knows the count', async (t) => {
+  const recording = conversation(['reader', 'cmu', 'reader', 'cmu', 'reader']);
+  const { speakers } = scored(recording, await diarized(recording, '?language=en&diarize=1&speakers=2'));
+  t.equal(speakers, 2);
+});
