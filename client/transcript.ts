@@ -1,5 +1,7 @@
 // Transcript exports (txt, srt, vtt, json) from a task's segments. Pure
-// functions shared by the hub's transcript route and the clients.
+// functions shared by the hub's transcript route and the clients. With
+// speakers (diarization): a `[S1]` prefix per turn in TXT and per cue in SRT,
+// a voice tag `<v S1>` in VTT, `speaker` on segments and words in JSON.
 import type { Segment, Task, TranscriptFormat } from './protocol/types.ts';
 
 export const TRANSCRIPT_CONTENT_TYPES: Record<TranscriptFormat, string> = {
@@ -26,22 +28,34 @@ export function formatTranscript(task: Task, format: TranscriptFormat, options: 
 
 /** Each word as a segment of its own; a segment without words stays whole. */
 export function wordCues(segments: Segment[]): Segment[] {
-  return segments.flatMap((s) => (s.words?.length ? s.words.map((w) => ({ start: w.start, end: w.end, text: w.word })) : [s]));
+  return segments.flatMap((s) => (s.words?.length ? s.words.map((w) => ({ start: w.start, end: w.end, text: w.word, ...(s.speaker ? { speaker: w.speaker ?? s.speaker } : {}) })) : [s]));
 }
 
 export function toText(segments: Segment[]): string {
-  const text = segments.map((s) => s.text.trim()).filter(Boolean).join(' ');
-  return text ? `${text}\n` : '';
+  const said = segments.filter((s) => s.text.trim());
+  if (!said.some((s) => s.speaker)) {
+    const text = said.map((s) => s.text.trim()).join(' ');
+    return text ? `${text}\n` : '';
+  }
+  // A line per turn: consecutive segments of one speaker together.
+  const turns: { speaker: string | undefined; texts: string[] }[] = [];
+  for (const s of said) {
+    const last = turns[turns.length - 1];
+    if (last && last.speaker === s.speaker) last.texts.push(s.text.trim());
+    else turns.push({ speaker: s.speaker, texts: [s.text.trim()] });
+  }
+  return turns.map((t) => `${t.speaker ? `[${t.speaker}] ` : ''}${t.texts.join(' ')}\n`).join('');
 }
 
 export function toSrt(segments: Segment[]): string {
   return cues(segments)
-    .map((s, i) => `${i + 1}\n${clock(s.start, ',')} --> ${clock(s.end, ',')}\n${s.text}\n`)
+    .map((s, i) => `${i + 1}\n${clock(s.start, ',')} --> ${clock(s.end, ',')}\n${s.speaker ? `[${s.speaker}] ` : ''}${s.text}\n`)
     .join('\n');
 }
 
 export function toVtt(segments: Segment[]): string {
-  const body = cues(segments).map((s) => `${clock(s.start, '.')} --> ${clock(s.end, '.')}\n${s.text}\n`);
+  const escaped = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;');
+  const body = cues(segments).map((s) => `${clock(s.start, '.')} --> ${clock(s.end, '.')}\n${s.speaker ? `<v ${s.speaker}>` : ''}${escaped(s.text)}\n`);
   return ['WEBVTT\n', ...body].join('\n');
 }
 

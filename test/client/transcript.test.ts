@@ -45,3 +45,21 @@ t.test('words=1: one cue per word where the segments have words; JSON carries th
   t.equal(formatTranscript(task, 'srt'), toSrt(task.segments), 'without words=1: a cue per segment');
   t.same(JSON.parse(formatTranscript(task, 'json')).segments[0].words[1], { word: 'there.', start: 0.6, end: 1.1, p: 0.8 });
 });
+
+t.test('speakers: [S1] per turn in txt and per cue in srt, voice tags in vtt, speaker in json', async (t) => {
+  const task = {
+    id: 's', status: 'completed', language: 'en', durationSec: 6,
+    segments: [
+      { start: 0, end: 1, text: ' Hello.', speaker: 'S1' },
+      { start: 1, end: 2, text: ' How are you?', speaker: 'S1' },
+      { start: 2.5, end: 3.5, text: ' Fine <really> & you?', speaker: 'S2', words: [{ word: ' Fine', start: 2.5, end: 2.9, p: 0.9, speaker: 'S2' }] },
+    ],
+  } as unknown as Task;
+  t.equal(formatTranscript(task, 'txt'), '[S1] Hello. How are you?\n[S2] Fine <really> & you?\n', 'a line per turn');
+  t.match(formatTranscript(task, 'srt'), /^1\n00:00:00,000 --> 00:00:01,000\n\[S1\] Hello\.\n/);
+  const vtt = formatTranscript(task, 'vtt');
+  t.match(vtt, /\n<v S1>Hello\.\n/);
+  t.match(vtt, /\n<v S2>Fine &lt;really> &amp; you\?\n/, 'cue text escaped: "<" would open a tag');
+  t.match(formatTranscript(task, 'vtt', { words: true }), /<v S2>Fine\n/, 'word cues keep their speaker');
+  t.match(JSON.parse(formatTranscript(task, 'json')).segments[2], { speaker: 'S2', words: [{ speaker: 'S2' }] });
+});
