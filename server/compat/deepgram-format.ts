@@ -102,10 +102,20 @@ export function modelInfo(name: string, version: string): ModelInfo {
 /** How the text reads: whisper punctuates and capitalises; `punctuate=false` asks for neither (as Deepgram then gives). */
 export const plain = (text: string) => text.toLowerCase().replace(/[^\p{L}\p{N}'\s-]/gu, '').replace(/\s+/g, ' ').trim();
 
-function wordsOf(words: Word[] | undefined, punctuate: boolean) {
+/** Deepgram numbers speakers from 0; the hub names them S1, S2, … */
+const speakerIndex = (speaker: string | undefined) => (speaker ? Number(speaker.slice(1)) - 1 : undefined);
+
+function wordsOf(words: Word[] | undefined, punctuate: boolean, diarize = false) {
   return (words ?? [])
     .filter((w) => plain(w.word))
-    .map((w) => ({ word: plain(w.word), start: w.start, end: w.end, confidence: w.p, punctuated_word: punctuate ? w.word : plain(w.word) }));
+    .map((w) => ({
+      word: plain(w.word),
+      start: w.start,
+      end: w.end,
+      confidence: w.p,
+      ...(diarize && w.speaker ? { speaker: speakerIndex(w.speaker), speaker_confidence: 1 } : {}),
+      punctuated_word: punctuate ? w.word.trim() : plain(w.word),
+    }));
 }
 
 const confidenceOf = (words: Word[] | undefined) => (words?.length ? Math.round((words.reduce((s, w) => s + w.p, 0) / words.length) * 1000) / 1000 : 0);
@@ -154,7 +164,7 @@ export function metadata(requestId: string, model: ModelInfo, durationSec: numbe
 }
 
 /** The pre-recorded response for a finished task's segments. */
-export function prerecorded(o: { requestId: string; model: ModelInfo; sha256: string; durationSec: number; segments: Segment[]; language: string | undefined; detect: boolean; punctuate: boolean; utterances: boolean }) {
+export function prerecorded(o: { requestId: string; model: ModelInfo; sha256: string; durationSec: number; segments: Segment[]; language: string | undefined; detect: boolean; punctuate: boolean; utterances: boolean; diarize?: boolean }) {
   const words = o.segments.flatMap((s) => s.words ?? []);
   const text = o.segments.map((s) => s.text.trim()).filter(Boolean).join(' ');
   return {
@@ -171,7 +181,7 @@ export function prerecorded(o: { requestId: string; model: ModelInfo; sha256: st
     results: {
       channels: [
         {
-          alternatives: [{ transcript: o.punctuate ? text : plain(text), confidence: confidenceOf(words), words: wordsOf(words, o.punctuate) }],
+          alternatives: [{ transcript: o.punctuate ? text : plain(text), confidence: confidenceOf(words), words: wordsOf(words, o.punctuate, o.diarize) }],
           ...(o.detect && o.language ? { detected_language: o.language, language_confidence: 1 } : {}),
         },
       ],
@@ -183,7 +193,8 @@ export function prerecorded(o: { requestId: string; model: ModelInfo; sha256: st
               confidence: confidenceOf(s.words),
               channel: 0,
               transcript: o.punctuate ? s.text.trim() : plain(s.text),
-              words: wordsOf(s.words, o.punctuate),
+              words: wordsOf(s.words, o.punctuate, o.diarize),
+              ...(o.diarize && s.speaker ? { speaker: speakerIndex(s.speaker) } : {}),
               id: `${o.requestId.slice(0, 8)}-${i}`,
             })),
           }

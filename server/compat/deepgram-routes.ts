@@ -79,7 +79,7 @@ async function transcribe(ctx: HubContext, reply: Reply, request: { caller: Retu
   const language = languageOf(params);
   const prompt = promptOf(params);
   const wanted = params.model && !isDeepgramModel(params.model) ? params.model : undefined;
-  const options = { ...(prompt ? { prompt } : {}), ...(wanted ? { model: wanted } : {}) };
+  const options = { ...(prompt ? { prompt } : {}), ...(wanted ? { model: wanted } : {}), ...(params.diarize ? { diarize: true } : {}) };
   const task = await recordUpload(ctx, { id, userId: caller.userId, uploadPath: path, name: 'Deepgram pre-recorded', ...(language ? { language } : {}), ...(Object.keys(options).length ? { options } : {}) });
   ctx.log.info({ taskId: id, userId: caller.userId, bytes, api: 'deepgram' }, 'upload accepted');
   reply.onAbort(() => {
@@ -99,6 +99,7 @@ async function transcribe(ctx: HubContext, reply: Reply, request: { caller: Retu
     detect: params.detect_language === true,
     punctuate: params.punctuate !== false || params.smart_format === true,
     utterances: params.utterances === true,
+    diarize: params.diarize === true,
   });
   reply.json(200, body, [['dg-request-id', id], ['X-Hub-Task-Id', id]]);
 }

@@ -4,7 +4,7 @@
 import type { Segment, Task } from '../../client/protocol/types.ts';
 import { toSrt, toText, toVtt } from '../../client/transcript.ts';
 
-export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
+export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 
 export interface OpenAiError {
@@ -44,7 +44,23 @@ export function formatResult(task: Task, format: ResponseFormat, options: { tran
       return { body: JSON.stringify({ text: textOf(task.segments), usage: usageOf(task) }), contentType: 'application/json; charset=utf-8' };
     case 'verbose_json':
       return { body: JSON.stringify(verbose(task, options)), contentType: 'application/json; charset=utf-8' };
+    case 'diarized_json':
+      return { body: JSON.stringify(diarized(task)), contentType: 'application/json; charset=utf-8' };
   }
+}
+
+/** As gpt-4o-transcribe-diarize answers: segments with speakers A, B, … (the hub's S1, S2, …). */
+function diarized(task: Task) {
+  const letter = (speaker: string | undefined) => (speaker ? String.fromCharCode(64 + Number(speaker.slice(1))) : 'A');
+  return {
+    task: 'transcribe',
+    duration: task.durationSec ?? 0,
+    text: textOf(task.segments),
+    segments: task.segments
+      .filter((s) => s.text.trim())
+      .map((s, i) => ({ type: 'transcript.text.segment', id: `seg_${String(i).padStart(3, '0')}`, start: s.start, end: s.end, text: s.text.trim(), speaker: letter(s.speaker) })),
+    usage: usageOf(task),
+  };
 }
 
 function verbose(task: Task, options: { translate: boolean; granularities: ('word' | 'segment')[] }) {

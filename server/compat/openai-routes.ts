@@ -23,7 +23,7 @@ import { failureOf, finished } from './task-outcome.ts';
 import { RESPONSE_FORMATS, formatResult, openAiError, sseEvent, textOf } from './openai-format.ts';
 
 /** OpenAI's model names: unchanged code asks for these, and gets the hub's default model. */
-export const OPENAI_MODELS = ['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-mini-transcribe', 'gpt-4o-mini-transcribe-2025-03-20', 'gpt-4o-transcribe-latest'];
+export const OPENAI_MODELS = ['whisper-1', 'gpt-4o-transcribe', 'gpt-4o-transcribe-diarize', 'gpt-4o-mini-transcribe', 'gpt-4o-mini-transcribe-2025-03-20', 'gpt-4o-transcribe-latest'];
 
 const flag = (name: string) => z.enum(['true', 'false', '1', '0'], { message: `${name} must be true or false` }).transform((v) => v === 'true' || v === '1');
 
@@ -37,7 +37,7 @@ const form = z.object({
     .optional(),
   prompt: z.string().max(800, 'prompt is limited to 800 characters').optional(),
   temperature: z.coerce.number({ message: 'temperature must be a number' }).min(0, 'temperature must be between 0 and 1').max(1, 'temperature must be between 0 and 1').optional(),
-  response_format: z.enum(RESPONSE_FORMATS, { message: `response_format must be one of ${RESPONSE_FORMATS.join(', ')} (diarized_json is not supported)` }).default('json'),
+  response_format: z.enum(RESPONSE_FORMATS, { message: `response_format must be one of ${RESPONSE_FORMATS.join(', ')}` }).default('json'),
   timestamp_granularities: z.array(z.enum(['word', 'segment'], { message: 'timestamp_granularities[] must be word or segment' })).default([]),
   stream: flag('stream').default(false),
   keep: flag('keep').default(false),
@@ -121,6 +121,7 @@ async function transcribe(ctx: HubContext, reply: Reply, request: { caller: Call
     ...(fields.prompt ? { prompt: fields.prompt } : {}),
     ...(fields.temperature !== undefined ? { temperature: fields.temperature } : {}),
     ...(OPENAI_MODELS.includes(fields.model) ? {} : { model: fields.model }),
+    ...(fields.response_format === 'diarized_json' ? { diarize: true } : {}),
   };
   const name = body.file.filename.slice(0, 300);
   const task = await recordUpload(ctx, {

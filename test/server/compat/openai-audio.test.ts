@@ -97,7 +97,7 @@ t.test('errors in OpenAI\'s shape, with the right status and the field named', a
   t.match(notAudio, { status: 400, code: 'unsupported_audio' });
   const tooLarge = await fails(async () => client.audio.transcriptions.create({ file: await toFile(Buffer.alloc(9 * 1024 * 1024), 'big.wav'), model: 'whisper-1' }));
   t.match(tooLarge, { status: 413 });
-  const badFormat = await fails(async () => client.audio.transcriptions.create({ file: await audio(first!.path), model: 'whisper-1', response_format: 'diarized_json' as 'json' }));
+  const badFormat = await fails(async () => client.audio.transcriptions.create({ file: await audio(first!.path), model: 'whisper-1', response_format: 'xml' as 'json' }));
   t.match(badFormat, { status: 400, param: 'response_format' });
   const plain = await fetch(`${url}/v1/audio/transcriptions`, { method: 'POST', headers: { Authorization: `Bearer ${ALICE}`, 'Content-Type': 'audio/wav' }, body: await readFile(first!.path) });
   t.equal(plain.status, 400);
