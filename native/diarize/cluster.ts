@@ -6,7 +6,7 @@
 // on the hub's loop. Labels are numbered in order of first appearance.
 
 /** Cosine distance above which two clusters are different speakers (measured: docs/decisions.md). */
-export const SPEAKER_DISTANCE = 0.4;
+export const SPEAKER_DISTANCE = 0.35;
 /** A cluster with less speech than this is not a speaker of its own but the noise of one: it joins its nearest cluster (measured: docs/decisions.md). */
 export const MIN_SPEAKER_SEC = 2.5;
 /** Beyond this many regions the clustering would need too much memory: a spread-out sample is clustered and the rest join their nearest cluster. */
