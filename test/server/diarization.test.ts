@@ -76,7 +76,8 @@ t.test('speakers=N when the caller knows the count', async (t) => {
 t.test("OpenAI's diarized_json and Deepgram's diarize=true carry the speakers", async (t) => {
   const recording = conversation(['reader', 'cmu', 'reader', 'cmu', 'reader']);
   const form = new FormData();
-  form.set('file', new Blob([toWav(recording.samples)], { type: 'audio/wav' }), 'talk.wav');
+  const wav = new Uint8Array(toWav(recording.samples));
+  form.set('file', new Blob([wav], { type: 'audio/wav' }), 'talk.wav');
   form.set('model', 'gpt-4o-transcribe-diarize');
   form.set('response_format', 'diarized_json');
   form.set('chunking_strategy', 'auto');
@@ -85,10 +86,10 @@ t.test("OpenAI's diarized_json and Deepgram's diarize=true carry the speakers", 
   const body = (await openai.json()) as { segments: { type: string; speaker: string; start: number; end: number; text: string }[]; text: string };
   t.same([...new Set(body.segments.map((s) => s.speaker))].sort(), ['A', 'B'], 'speakers A and B');
   t.ok(body.segments.every((s) => s.type === 'transcript.text.segment' && s.text), 'segments as gpt-4o-transcribe-diarize gives them');
-  const { der } = scored(recording, { segments: body.segments.map((s) => ({ ...s, speaker: `S${s.speaker.charCodeAt(0) - 64}` })) } as Task);
+  const { der } = scored(recording, { segments: body.segments.map((s) => ({ ...s, speaker: `S${s.speaker.charCodeAt(0) - 64}` })) } as unknown as Task);
   t.ok(der <= 0.15, `DER ${(der * 100).toFixed(1)}%`);
 
-  const deepgram = await fetch(`${url}/v1/listen?diarize=true&utterances=true`, { method: 'POST', headers: { authorization: `Token ${ALICE}`, 'content-type': 'audio/wav' }, body: toWav(recording.samples) });
+  const deepgram = await fetch(`${url}/v1/listen?diarize=true&utterances=true`, { method: 'POST', headers: { authorization: `Token ${ALICE}`, 'content-type': 'audio/wav' }, body: wav });
   t.equal(deepgram.status, 200);
   const dg = (await deepgram.json()) as { results: { channels: { alternatives: { words: { speaker?: number }[] }[] }[]; utterances: { speaker?: number }[] } };
   const words = dg.results.channels[0]!.alternatives[0]!.words;
