@@ -5,12 +5,13 @@
 // survives its connection: a client that reconnects within the grace period
 // carries on; one that does not is flushed and marked `interrupted`.
 import { setup, fromCallback, enqueueActions, sendTo, type ActorRefFrom, type SnapshotFrom } from 'xstate';
-import type { Task, TaskError, TaskEventFrame, TaskStatus, Word } from '../client/protocol/types.ts';
+import type { Segment, Task, TaskError, TaskEventFrame, TaskStatus, Word } from '../client/protocol/types.ts';
 import { LiveTranscriber, vadEndSilenceMs, type LiveEvent, type LiveTranscriberDeps, type PassTiming, type SpeechEvent, type TurnOptions } from './live-transcriber.ts';
 import type { Engine } from './chunk-runner.ts';
 import type { Scheduler } from './scheduler.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { EnergyVad, type VoiceDetector } from '../native/audio/vad.ts';
+import { LiveSpeakers } from './live-speakers.ts';
 
 export interface StreamServices {
   scheduler: Scheduler;
@@ -22,6 +23,8 @@ export interface StreamServices {
   /** the timing of each pass of a session, and the end of the session (for admission and metrics) */
   onPass?: (sessionId: string, pass: PassTiming) => void;
   onEnd?: (sessionId: string) => void;
+  /** the speaker embedding of a final's audio, on an engine slot (absent: live speakers cannot be told apart here) */
+  embedSpeech?: (samples: Float32Array, signal: AbortSignal, task: { id: string; userId: string }) => Promise<Float32Array>;
 }
 
 export interface StreamInput {
@@ -44,6 +47,8 @@ export type StreamEvent =
   | { type: 'CLOSE' }
   | { type: 'DISCONNECTED' }
   | { type: 'RESUMED' }
+  | { type: 'SPEAKERS'; labels: { segId: string; chunk: number; speaker: string }[] }
+  | { type: 'SPEAKERS_FAILED'; message: string }
   | LiveEvent;
 
 export type StreamEmitted =
@@ -52,6 +57,8 @@ export type StreamEmitted =
       frame: TaskEventFrame;
       /** for a final with text: the index it is stored under (its place among the session's finals) */
       chunk?: number;
+      /** for `speakers`: the finals whose stored record changes (their speaker), by index */
+      relabeled?: { chunk: number; segment: Segment }[];
     }
   /** an utterance started, stopped or is done: for the socket of this session only, not a frame of the task */
   | { type: 'speech'; speech: SpeechEvent };
@@ -83,15 +90,30 @@ export function createStreamMachine(services: StreamServices) {
           turns,
           onPass: (pass) => services.onPass?.(task.id, pass),
         };
-        const live = new LiveTranscriber(deps, (event) => sendBack(event));
+        // diarize=1: each final's speaker, told apart online (a final's index among the session's finals is its chunk).
+        const embed = services.embedSpeech;
+        const speakers = task.options?.diarize
+          ? embed
+            ? new LiveSpeakers({ embed: (samples, signal) => embed(samples, signal, task), onLabels: (labels) => sendBack({ type: 'SPEAKERS', labels }), onError: (message) => sendBack({ type: 'SPEAKERS_FAILED', message }) }, startAt)
+            : (sendBack({ type: 'SPEAKERS_FAILED', message: 'this hub\'s engines cannot tell speakers apart' }), undefined)
+          : undefined;
+        let nextFinal = task.segments.length;
+        const live = new LiveTranscriber(deps, (event) => {
+          if (event.type === 'FINAL' && event.text) speakers?.final(event.segId, nextFinal++, event.start, event.end);
+          sendBack(event);
+        });
         receive((event) => {
-          if (event.type === 'AUDIO') live.push(event.samples);
+          if (event.type === 'AUDIO') {
+            live.push(event.samples);
+            speakers?.push(event.samples);
+          }
           else if (event.type === 'FINALIZE') live.finalize();
           else if (event.type === 'CLEAR') live.clear();
           else if (event.type === 'CLOSE') live.flush();
         });
         return () => {
           live.stop();
+          speakers?.stop();
           services.onEnd?.(task.id);
         };
       }),
@@ -118,6 +140,24 @@ export function createStreamMachine(services: StreamServices) {
         if (!step) return;
         enqueue.assign({ task: step.task });
         enqueue.emit({ type: 'frame', frame: step.frame, ...(chunk !== undefined ? { chunk } : {}) });
+      }),
+      relabel: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'SPEAKERS') return;
+        const segments = [...context.task.segments];
+        const relabeled: { chunk: number; segment: Segment }[] = [];
+        for (const { chunk, speaker } of event.labels) {
+          const segment = segments[chunk];
+          if (!segment) continue;
+          segments[chunk] = { ...segment, speaker, ...(segment.words ? { words: segment.words.map((w) => ({ ...w, speaker })) } : {}) };
+          relabeled.push({ chunk, segment: segments[chunk]! });
+        }
+        const { task, frame } = advance(context.task, { segments }, { type: 'speakers', labels: Object.fromEntries(event.labels.map((l) => [l.segId, l.speaker])) });
+        enqueue.assign({ task });
+        enqueue.emit({ type: 'frame', frame, relabeled });
+      }),
+      speakersLeftOut: enqueueActions(({ context, event, enqueue }) => {
+        if (event.type !== 'SPEAKERS_FAILED') return;
+        enqueue.assign({ task: { ...context.task, warnings: [...(context.task.warnings ?? []), `speakers left out: ${event.message}`] } });
       }),
       countAudio: enqueueActions(({ context, event, enqueue }) => {
         if (event.type !== 'AUDIO') return;
@@ -154,6 +194,8 @@ export function createStreamMachine(services: StreamServices) {
       FINAL: { actions: 'frame' },
       LAG: { actions: 'frame' },
       PASS_FAILED: { actions: 'frame' },
+      SPEAKERS: { actions: 'relabel' },
+      SPEAKERS_FAILED: { actions: 'speakersLeftOut' },
     },
     initial: 'connected',
     states: {

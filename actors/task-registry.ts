@@ -274,7 +274,11 @@ export class TaskRegistry {
       }
       for (const port of this.ports) port.publish(task.id, frame);
     };
-    (actor as StreamActor).on('frame', (emitted) => onFrame(emitted.frame, 'chunk' in emitted ? emitted.chunk : undefined));
+    (actor as StreamActor).on('frame', (emitted) => {
+      onFrame(emitted.frame, 'chunk' in emitted ? emitted.chunk : undefined);
+      // A live final's speaker, found after it was stored: its record again, with the speaker.
+      for (const { chunk, segment } of emitted.relabeled ?? []) this.persistence.saveChunk({ taskId: task.id, chunk, segments: [{ start: segment.start, end: segment.end, text: segment.text, ...(segment.speaker ? { speaker: segment.speaker } : {}) }] });
+    });
     let savedSeq = task.seq;
     const onSnapshot = (context: { task: Task; chunks?: Checkpoint['chunks']; emitted?: number }) => {
       if (context.task.seq === savedSeq) return;

@@ -164,6 +164,21 @@ function buildRegistry(p: Omit<HubParts, 'registry'>): TaskRegistry {
       metrics.livePassOverhead.observe(pass.overheadMs / 1000);
     },
     onEnd: (sessionId) => liveLoad.end(sessionId),
+    ...(engine.embedSpeech
+      ? {
+          // A live final's speaker: a short job on a live slot (live work goes before batch).
+          embedSpeech: async (samples: Float32Array, signal: AbortSignal, task: { id: string; userId: string }) => {
+            const lease = await scheduler.acquire({ userId: task.userId, taskId: task.id, priority: 'live' }, signal);
+            const started = performance.now();
+            try {
+              return await engine.embedSpeech!(samples, signal, { taskId: task.id });
+            } finally {
+              lease.release();
+              metrics.diarizeSeconds.observe({ stage: 'live' }, (performance.now() - started) / 1000);
+            }
+          },
+        }
+      : {}),
   };
   return new TaskRegistry(
     {

@@ -38,7 +38,7 @@ export class HubMetrics {
   });
 
   readonly diarizeSeconds = new Histogram({
-    name: 'hub_diarize_duration_seconds', help: 'Time a task\'s diarization took on its engine slot: speaker embeddings, and their clustering', labelNames: ['stage'] as const,
+    name: 'hub_diarize_duration_seconds', help: 'Diarization time on engine slots: a file task\'s speaker embeddings (embed) and their clustering (cluster), a live final\'s embedding (live)', labelNames: ['stage'] as const,
     buckets: [0.01, 0.05, 0.25, 1, 4, 16, 64, 256], registers: [this.registry],
   });
   readonly livePassWait = new Histogram({

@@ -252,7 +252,14 @@ export interface TaskErrorFrame {
   code: ErrorCode;
   message: string;
 }
-export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialSegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame;
+/** Live diarization: the speakers of earlier finals, by segId (a final never changes; its speaker comes, or is corrected, this way). */
+export interface SpeakersFrame {
+  type: 'speakers';
+  id: string;
+  seq: number;
+  labels: Record<string, string>;
+}
+export type TaskEventFrame = StatusFrame | ProgressFrame | SegmentsFrame | PartialSegmentsFrame | PartialFrame | FinalFrame | LagFrame | TaskErrorFrame | SpeakersFrame;
 export type ServerFrame = TaskSnapshotFrame | TaskEventFrame | ErrorFrame | PongFrame | AckFrame | FeedAckFrame | FeedFrame | ReadyFrame | ClosedFrame | UtteranceEndFrame;
 
 /** Raw PCM (`s16le`, `f32le`, G.711 `mulaw` / `alaw` at `rate`), Opus in `webm` / `ogg`, or `auto`: any container ffmpeg recognises. */

@@ -21,7 +21,7 @@ export function applyFrame(task: Task, frame: TaskEventFrame): Task {
       if (frame.text) next.segments = [...task.segments, { start: frame.start, end: frame.end, text: frame.text }];
       break;
     default:
-      break; // partial, partial_segments, lag and error frames do not change the task itself
+      break; // partial, partial_segments, lag and error frames do not change the task itself; speakers name finals by segId, which the task's segments do not keep
   }
   return next;
 }

@@ -40,6 +40,8 @@ export interface LiveHandlers {
   onPartial?: (frame: PartialFrame) => void;
   onFinal?: (frame: FinalFrame) => void;
   onLag?: (frame: LagFrame) => void;
+  /** diarize: the speakers of finals already made, by segId (sent after the final, and again if corrected) */
+  onSpeakers?: (labels: Record<string, string>) => void;
   /** the words paused for `utteranceEndMs` (seconds from the stream's start of the last word) */
   onUtteranceEnd?: (lastWordEnd: number) => void;
   onError?: (error: HubApiError) => void;
@@ -190,6 +192,7 @@ export class LiveSession {
     if (frame.type === 'partial') this.handlers.onPartial?.(frame as unknown as PartialFrame);
     else if (frame.type === 'final') this.handlers.onFinal?.(frame as unknown as FinalFrame);
     else if (frame.type === 'lag') this.handlers.onLag?.(frame as unknown as LagFrame);
+    else if (frame.type === 'speakers') this.handlers.onSpeakers?.(frame.labels as Record<string, string>);
     else if (frame.type === 'utterance_end') this.handlers.onUtteranceEnd?.(Number(frame.lastWordEnd));
     else if (frame.type === 'error') this.handlers.onError?.(new HubApiError(String(frame.code), String(frame.message)));
     else if (frame.type === 'closed') {

@@ -181,6 +181,7 @@ export class TaskWatcher {
       case 'partial':
       case 'final':
       case 'lag':
+      case 'speakers':
         return this.taskFrame(frame);
       case 'unwatched':
       case 'subscribed':

@@ -71,3 +71,10 @@ export async function diarize(job: DiarizeJob, modelPath: string, threads: numbe
   const labels = clusterSpeakers(embeddings, EMBEDDING_SIZE, job.speakers !== undefined ? { speakers: job.speakers } : { seconds: job.windows.map(([start, end]) => end - start) });
   return { labels, embedMs, clusterMs: performance.now() - clusterStarted, audioSec: total / SAMPLE_RATE };
 }
+
+/** One embedding (EMBEDDING_SIZE values) of a stretch of live audio: a final's speech. */
+export async function embedSpeech(samples: Float32Array, modelPath: string, threads: number): Promise<Float32Array> {
+  const model = await voiceEncoder(modelPath);
+  const padded = samples.length >= 160 ? samples : Float32Array.from({ length: 160 }, (_, i) => samples[i] ?? 0);
+  return model.embed(padded, Int32Array.from([0, padded.length]), threads);
+}

@@ -151,6 +151,11 @@ export class EnginePool extends EventEmitter {
     return this.onSlot(shown, signal, (api) => api.diarize(job));
   }
 
+  /** The speaker embedding of live audio (a final's), on a slot. */
+  embedSpeech(samples: Float32Array, signal: AbortSignal, tag?: EngineJob['tag']): Promise<Float32Array> {
+    return this.onSlot({ samples, ...(tag ? { tag } : {}) }, signal, (api) => api.embedSpeech(samples));
+  }
+
   private async onSlot<T>(job: EngineJob, signal: AbortSignal, call: (api: Remote<EngineApi>, id: number) => Promise<T>, onSegments?: SegmentsListener): Promise<T> {
     signal.throwIfAborted();
     const member = await this.claim(signal);

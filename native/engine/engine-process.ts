@@ -16,7 +16,7 @@ import { openNapiRs } from './napi-rs-backend.ts';
 import { openWhisperCpp } from './whisper-cpp-backend.ts';
 import { addonCandidates, findAddon, loadAddon } from './whisper-cpp-addon.ts';
 import { SEGMENTS_EVENT, type SegmentsEvent } from './engine-events.ts';
-import { diarize, type DiarizeJob, type DiarizeResult } from '../diarize/speaker-embedder.ts';
+import { diarize, embedSpeech, type DiarizeJob, type DiarizeResult } from '../diarize/speaker-embedder.ts';
 
 /** dlopen's failures (a missing library, a wrong ABI), as opposed to a model that does not load. */
 const isLoadError = (error: unknown) => (error as { code?: string }).code === 'ERR_DLOPEN_FAILED';
@@ -105,6 +105,13 @@ const api = {
     const model = process.env.ENGINE_VOICE_MODEL;
     if (!model) throw new Error('no speaker model is configured (HUB_VOICE_MODEL)');
     return diarize(job, model, threads);
+  },
+
+  /** The speaker embedding of a live final's audio. */
+  async embedSpeech(samples: Float32Array): Promise<Float32Array> {
+    const model = process.env.ENGINE_VOICE_MODEL;
+    if (!model) throw new Error('no speaker model is configured (HUB_VOICE_MODEL)');
+    return embedSpeech(samples, model, threads);
   },
 
   /** `stream`: send the chunk's segments to the parent as whisper emits them (SEGMENTS_EVENT, under `id`). */

@@ -64,6 +64,8 @@ export interface HubEngine {
   run(job: EngineJob, signal: AbortSignal, onSegments?: SegmentsListener): Promise<EngineResult>;
   /** Speakers of a task's speech windows; absent where the engine cannot (the engine nodes of cluster mode, for now). */
   diarize?(job: DiarizeJob, signal: AbortSignal): Promise<DiarizeResult>;
+  /** The speaker embedding of live audio; absent as diarize is. */
+  embedSpeech?(samples: Float32Array, signal: AbortSignal, tag?: EngineJob['tag']): Promise<Float32Array>;
   close(): Promise<void>;
 }
 
@@ -135,6 +137,13 @@ export class EngineService implements HubEngine {
       throw new EngineError('engine_failed', e.message);
     });
     return pool.diarize(job, signal);
+  }
+
+  async embedSpeech(samples: Float32Array, signal: AbortSignal, tag?: EngineJob['tag']): Promise<Float32Array> {
+    const pool = await this.started.catch((e: Error) => {
+      throw new EngineError('engine_failed', e.message);
+    });
+    return pool.embedSpeech(samples, signal, tag);
   }
 
   status(): EngineStatus {

@@ -8,7 +8,8 @@ import t from 'tap';
 import { ALICE, getJson, startTestHub, upload, waitForStatus } from '../helpers/hub.ts';
 import { conversation, hasSpeakerData, toWav, type Conversation } from '../fixtures/speaker-recordings.ts';
 import { diarizationError } from '../helpers/der.ts';
-import type { Task } from '../../client/protocol/types.ts';
+import type { FinalFrame, Task } from '../../client/protocol/types.ts';
+import { streamAudio } from '../helpers/stream-file.ts';
 
 const model = process.env.WHISPER_TEST_MODEL;
 const voiceModel = process.env.WHISPER_TEST_VOICE_MODEL;
@@ -95,4 +96,28 @@ t.test("OpenAI's diarized_json and Deepgram's diarize=true carry the speakers", 
   const words = dg.results.channels[0]!.alternatives[0]!.words;
   t.same([...new Set(words.map((w) => w.speaker))].sort(), [0, 1], 'words carry speakers 0 and 1');
   t.ok(dg.results.utterances.every((u) => u.speaker === 0 || u.speaker === 1), 'and utterances too');
+});
+
+t.test('a live session with diarize=1: speakers frames label its finals, and agree with the batch labels on most of the speech', async (t) => {
+  const recording = conversation(['reader', 'cmu', 'reader', 'cmu', 'reader', 'cmu', 'reader']);
+  const batch = await diarized(recording);
+  const s16 = new Uint8Array(recording.samples.length * 2);
+  const view = new DataView(s16.buffer);
+  recording.samples.forEach((v, i) => view.setInt16(i * 2, Math.max(-32768, Math.min(32767, Math.round(v * 32767))), true));
+  const live = await streamAudio(s16, { url: url.replace(/^http/, 'ws'), token: ALICE, speed: 2, query: { diarize: '1', language: 'en' } });
+  t.equal(live.closeCode, 1000);
+  const frames = live.frames.map((f) => f.frame);
+  const finals = frames.filter((f): f is FinalFrame => f.type === 'final' && Boolean(f.text));
+  const labels: Record<string, string> = {};
+  for (const f of frames) if (f.type === 'speakers') Object.assign(labels, f.labels);
+  t.ok(finals.length >= 5, `${finals.length} finals`);
+  const labelled = finals.filter((f) => labels[f.segId]);
+  t.ok(labelled.length >= finals.length - 1, `${labelled.length} of ${finals.length} finals got a speaker`);
+  const reference = batch.segments.filter((s) => s.speaker).map((s) => ({ speaker: s.speaker!, start: s.start, end: s.end }));
+  const hypothesis = labelled.map((f) => ({ speaker: labels[f.segId]!, start: f.start, end: f.end }));
+  const { confusion } = diarizationError(reference, hypothesis, 0);
+  t.comment(`live against batch labels: ${((1 - confusion) * 100).toFixed(1)}% of the speech agrees; ${new Set(Object.values(labels)).size} live speakers`);
+  t.ok(1 - confusion >= 0.85, 'live labels agree with the batch labels on at least 85% of the speech time');
+  const stored = (await getJson<Task>(`${url}/v1/tasks/${live.id}?segments=1`, ALICE)).body;
+  t.ok(stored.segments.filter((s) => s.speaker).length >= labelled.length - 1, 'the stored finals carry their speakers');
 });
