@@ -2,9 +2,9 @@
 // a new session is refused when the hub or the user is at its limit, or the
 // engines cannot keep up with another one in real time; a resume finds its
 // session and hands it the connection — or, when the session's hub stopped
-// (a restart; another hub, in cluster mode), revives it from its record. Only connected sessions (and those
-// being recorded) hold an admission slot: one waiting to be resumed keeps its
-// state, not its slot.
+// (a restart; another hub, in cluster mode), revives it from its record. Only
+// connected sessions (and those being recorded or revived) hold an admission
+// slot: one waiting to be resumed keeps its state, not its slot.
 import { optionsOf, type StreamParams } from '../client/protocol/messages.ts';
 import type { TranscribeOptions } from '../client/protocol/types.ts';
 import { CLOSE } from '../client/protocol/close.ts';

@@ -10,6 +10,16 @@ import { addonCandidates } from '../engine/whisper-cpp-addon.ts';
 import { clusterSpeakers } from './cluster.ts';
 
 export const EMBEDDING_SIZE = 256;
+/** The voice encoder's shortest input: one 10 ms hop. */
+const MIN_SAMPLES = 160;
+
+/** The samples, padded with silence to MIN_SAMPLES when shorter. */
+function atLeast(samples: Float32Array): Float32Array {
+  if (samples.length >= MIN_SAMPLES) return samples;
+  const padded = new Float32Array(MIN_SAMPLES);
+  padded.set(samples);
+  return padded;
+}
 
 export interface DiarizeJob {
   pcmPath: string;
@@ -52,8 +62,8 @@ function voiceEncoder(path: string): Promise<VoiceEncoder> {
 export async function diarize(job: DiarizeJob, modelPath: string, threads: number): Promise<DiarizeResult> {
   const model = await voiceEncoder(modelPath);
   const started = performance.now();
-  // The windows' samples side by side in one buffer, each at least 10 ms long.
-  const pieces = await Promise.all(job.windows.map(([start, end]) => readPcmRange(job.pcmPath, Math.floor(start * SAMPLE_RATE), Math.max(Math.ceil(end * SAMPLE_RATE), Math.floor(start * SAMPLE_RATE) + 160))));
+  // The windows' samples side by side in one buffer, each at least MIN_SAMPLES long (a window at the very end may be cut short).
+  const pieces = await Promise.all(job.windows.map(async ([start, end]) => atLeast(await readPcmRange(job.pcmPath, Math.floor(start * SAMPLE_RATE), Math.ceil(end * SAMPLE_RATE)))));
   const total = pieces.reduce((n, p) => n + p.length, 0);
   const samples = new Float32Array(total);
   const regions = new Int32Array(pieces.length * 2);
@@ -61,11 +71,9 @@ export async function diarize(job: DiarizeJob, modelPath: string, threads: numbe
   pieces.forEach((piece, i) => {
     samples.set(piece, at);
     regions[2 * i] = at;
-    regions[2 * i + 1] = at + Math.max(piece.length, 160);
-    at += piece.length;
+    regions[2 * i + 1] = at += piece.length;
   });
-  const padded = at < (regions[regions.length - 1] ?? 0) ? Float32Array.from({ length: regions[regions.length - 1]! }, (_, i) => samples[i] ?? 0) : samples;
-  const embeddings = pieces.length > 0 ? await model.embed(padded, regions, threads) : new Float32Array(0);
+  const embeddings = pieces.length > 0 ? await model.embed(samples, regions, threads) : new Float32Array(0);
   const embedMs = performance.now() - started;
   const clusterStarted = performance.now();
   const labels = clusterSpeakers(embeddings, EMBEDDING_SIZE, job.speakers !== undefined ? { speakers: job.speakers } : { seconds: job.windows.map(([start, end]) => end - start) });
@@ -75,6 +83,6 @@ export async function diarize(job: DiarizeJob, modelPath: string, threads: numbe
 /** One embedding (EMBEDDING_SIZE values) of a stretch of live audio: a final's speech. */
 export async function embedSpeech(samples: Float32Array, modelPath: string, threads: number): Promise<Float32Array> {
   const model = await voiceEncoder(modelPath);
-  const padded = samples.length >= 160 ? samples : Float32Array.from({ length: 160 }, (_, i) => samples[i] ?? 0);
+  const padded = atLeast(samples);
   return model.embed(padded, Int32Array.from([0, padded.length]), threads);
 }
