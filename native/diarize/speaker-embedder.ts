@@ -59,7 +59,8 @@ function voiceEncoder(path: string): Promise<VoiceEncoder> {
   return encoder;
 }
 
-export async function diarize(job: DiarizeJob, modelPath: string, threads: number): Promise<DiarizeResult> {
+/** The windows' embeddings (EMBEDDING_SIZE values each, in order). */
+export async function embedWindows(job: Pick<DiarizeJob, 'pcmPath' | 'windows'>, modelPath: string, threads: number): Promise<{ embeddings: Float32Array; embedMs: number; audioSec: number }> {
   const model = await voiceEncoder(modelPath);
   const started = performance.now();
   // The windows' samples side by side in one buffer, each at least MIN_SAMPLES long (a window at the very end may be cut short).
@@ -74,10 +75,14 @@ export async function diarize(job: DiarizeJob, modelPath: string, threads: numbe
     regions[2 * i + 1] = at += piece.length;
   });
   const embeddings = pieces.length > 0 ? await model.embed(samples, regions, threads) : new Float32Array(0);
-  const embedMs = performance.now() - started;
+  return { embeddings, embedMs: performance.now() - started, audioSec: total / SAMPLE_RATE };
+}
+
+export async function diarize(job: DiarizeJob, modelPath: string, threads: number): Promise<DiarizeResult> {
+  const { embeddings, embedMs, audioSec } = await embedWindows(job, modelPath, threads);
   const clusterStarted = performance.now();
   const labels = clusterSpeakers(embeddings, EMBEDDING_SIZE, job.speakers !== undefined ? { speakers: job.speakers } : { seconds: job.windows.map(([start, end]) => end - start) });
-  return { labels, embedMs, clusterMs: performance.now() - clusterStarted, audioSec: total / SAMPLE_RATE };
+  return { labels, embedMs, clusterMs: performance.now() - clusterStarted, audioSec };
 }
 
 /** One embedding (EMBEDDING_SIZE values) of a stretch of live audio: a final's speech. */

@@ -7,7 +7,8 @@
 // this measures the embedder and the clustering, not whisper's segmentation.
 // Printed: the voice encoder's real-time factor on 1 and 2 threads, the
 // clustering's time, and the DER with the count found and with the count
-// given — beside the baseline of the same run: whisper (tiny.en, the real
+// given, for the hub's agglomerative clustering and for spectral clustering
+// with an eigengap count — beside the baseline of the same run: whisper (tiny.en, the real
 // model) transcribing the first minute, so diarization's cost reads against
 // transcription's. Needs WHISPER_TEST_MODEL and WHISPER_TEST_VOICE_MODEL
 // (.ci/run makes both). Options: --minutes N (default 10)
@@ -17,7 +18,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { conversation, hasSpeakerData } from '../fixtures/speaker-recordings.ts';
 import { diarizationError } from '../helpers/der.ts';
-import { diarize } from '../../native/diarize/speaker-embedder.ts';
+import { EMBEDDING_SIZE, diarize, embedWindows } from '../../native/diarize/speaker-embedder.ts';
+import { spectralSpeakers } from '../../native/diarize/spectral.ts';
 import { WINDOW_SEC } from '../../native/diarize/windows.ts';
 import { EngineService } from '../../native/engine/engine-service.ts';
 
@@ -52,6 +54,17 @@ for (const threads of [1, 2]) {
     `${threads} thread${threads > 1 ? 's' : ' '}  embedder ${(found.embedMs / 1000).toFixed(2)} s (real-time factor ${(found.embedMs / 1000 / audioSec).toFixed(4)}), clustering ${found.clusterMs.toFixed(0)} ms (${(found.clusterMs / 1000 / audioSec).toFixed(5)})  ` +
       `DER ${pct(a.der)} with ${new Set(found.labels).size} speakers found (confusion ${pct(a.confusion)}), ${pct(b.der)} with speakers=3`,
   );
+}
+
+// The clustering the issue asked to compare: spectral, the count from the eigengap (same embeddings).
+const { embeddings } = await embedWindows({ pcmPath, windows }, voiceModel, 2);
+const hypOf = (labels: number[]) => windows.map(([start, end], i) => ({ speaker: `S${labels[i]! + 1}`, start, end }));
+for (const [name, run] of [['spectral, count estimated', () => spectralSpeakers(embeddings, EMBEDDING_SIZE)], ['spectral, speakers=3', () => spectralSpeakers(embeddings, EMBEDDING_SIZE, 3)]] as const) {
+  const started = performance.now();
+  const labels = run();
+  const ms = performance.now() - started;
+  const error = diarizationError(recording.turns, hypOf(labels));
+  console.log(`${name}: ${ms.toFixed(0)} ms, DER ${pct(error.der)} with ${new Set(labels).size} speakers (confusion ${pct(error.confusion)})`);
 }
 
 // The baseline: whisper on the first minute of the same recording.

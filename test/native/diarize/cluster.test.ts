@@ -3,6 +3,7 @@
 import t from 'tap';
 import { clusterSpeakers } from '../../../native/diarize/cluster.ts';
 import { labelSegments, speechWindows } from '../../../native/diarize/windows.ts';
+import { spectralSpeakers } from '../../../native/diarize/spectral.ts';
 
 const DIM = 8;
 /** Unit vectors near `axis`, a little noise on the others (seeded). */
@@ -53,4 +54,12 @@ t.test('windows at word boundaries; a segment split where its words change speak
   const labelled = labelSegments(segments, windows, [0, 1, 1]);
   t.same(labelled.map((s) => [s.speaker, s.text, s.start, s.end]), [['S1', 'One two', 0, 1.6], ['S2', 'three four.', 1.6, 3.2], ['S2', ' Yes.', 4, 5]]);
   t.ok(labelled[1]!.words!.every((x) => x.speaker === 'S2'), 'its words carry the speaker');
+});
+
+t.test('spectral clustering (measured beside the agglomerative one): the count from the eigengap', async (t) => {
+  const three = rows(near(0, 6, 2), near(3, 6, 4), near(6, 6, 8));
+  const labels = spectralSpeakers(three, DIM);
+  t.equal(new Set(labels).size, 3, 'three voices, three clusters');
+  t.same(new Set(labels.slice(0, 6)).size + new Set(labels.slice(6, 12)).size + new Set(labels.slice(12)).size, 3, 'each voice in one');
+  t.equal(new Set(spectralSpeakers(three, DIM, 2)).size, 2, 'a given count');
 });
