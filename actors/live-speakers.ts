@@ -47,13 +47,14 @@ export class LiveSpeakers {
     this.received = startAt;
   }
 
+  /** Keeps the newest audio: sample number `s` of the session lives at `s % ring.length` (no copying of what is kept). */
   push(samples: Float32Array): void {
     const n = this.ring.length;
-    if (samples.length >= n) this.ring.set(samples.subarray(samples.length - n));
-    else {
-      this.ring.copyWithin(0, samples.length);
-      this.ring.set(samples, n - samples.length);
-    }
+    const tail = samples.length > n ? samples.subarray(samples.length - n) : samples;
+    const at = (this.received + samples.length - tail.length) % n;
+    const first = Math.min(tail.length, n - at);
+    this.ring.set(tail.subarray(0, first), at);
+    this.ring.set(tail.subarray(first), 0);
     this.received += samples.length;
   }
 
@@ -80,11 +81,16 @@ export class LiveSpeakers {
 
   /** The samples of [start, end) seconds of the session, if still in the ring. */
   private slice(start: number, end: number): Float32Array | undefined {
-    const first = this.received - this.ring.length;
-    const from = Math.round(start * SAMPLE_RATE) - first;
-    const to = Math.round(end * SAMPLE_RATE) - first;
-    if (from < 0 || to > this.ring.length || to <= from) return undefined;
-    return this.ring.slice(from, to);
+    const n = this.ring.length;
+    const from = Math.round(start * SAMPLE_RATE);
+    const to = Math.round(end * SAMPLE_RATE);
+    if (from < this.received - n || to > this.received || to <= from) return undefined;
+    const out = new Float32Array(to - from);
+    const at = from % n;
+    const first = Math.min(out.length, n - at);
+    out.set(this.ring.subarray(at, at + first));
+    out.set(this.ring.subarray(0, out.length - first), first);
+    return out;
   }
 
   private assign(segId: string, chunk: number, embedding: Float32Array): void {

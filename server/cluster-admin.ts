@@ -9,7 +9,8 @@
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { AdminFrame, NodeView } from '../client/protocol/admin.ts';
-import { decode, encode } from '../client/protocol/codec.ts';
+import { encode } from '../client/protocol/codec.ts';
+import { parseMessage } from '../native/engine/bus/bus-protocol.ts';
 import type { LogFn } from '../native/log-fn.ts';
 
 const WATCH_SUBJECT = 'hub.admin.watch';
@@ -34,15 +35,6 @@ export type AdminAsk = z.infer<typeof askSchema>;
 /** What a hub answers about its own actor: the frame its admin socket would send. */
 export type AdminAnswer = Extract<AdminFrame, { type: 'snapshot' | 'cancelled' | 'error' }>;
 
-function parse<T>(schema: z.ZodType<T>, bytes: Uint8Array): T | undefined {
-  try {
-    const parsed = schema.safeParse(decode(bytes));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export class ClusterAdmin {
   private readonly others = new Map<string, NodeView & { heardAt: number }>();
   private watchedUntil = 0;
@@ -65,7 +57,7 @@ export class ClusterAdmin {
       nc.subscribe(VIEW_SUBJECT, {
         callback: (error, msg) => {
           if (error) return;
-          const parsed = parse(viewSchema, msg.data);
+          const parsed = parseMessage(viewSchema, msg.data);
           if (!parsed) return void log('warn', 'a malformed admin view on the bus was ignored');
           if (parsed.node !== self.node) this.others.set(parsed.node, { ...(parsed as NodeView), heardAt: Date.now() });
         },
@@ -76,7 +68,7 @@ export class ClusterAdmin {
         nc.subscribe(askSubject(self.node), {
           callback: (error, msg) => {
             if (error) return;
-            const ask = parse(askSchema, msg.data);
+            const ask = parseMessage(askSchema, msg.data);
             msg.respond(encode(ask ? answer(ask) : { type: 'error', code: 'bad_request', message: 'not an admin question' }));
           },
         }),
@@ -105,7 +97,7 @@ export class ClusterAdmin {
   async ask(node: string, ask: AdminAsk): Promise<AdminAnswer> {
     try {
       const reply = await this.nc.request(askSubject(node), encode(ask), { timeout: ASK_TIMEOUT_MS });
-      return (parse(answerSchema, reply.data) as AdminAnswer | undefined) ?? { type: 'error', code: 'internal', message: `hub ${node} gave no answer` };
+      return (parseMessage(answerSchema, reply.data) as AdminAnswer | undefined) ?? { type: 'error', code: 'internal', message: `hub ${node} gave no answer` };
     } catch (error) {
       return { type: 'error', code: 'internal', message: `hub ${node} did not answer: ${(error as Error).message}` };
     }

@@ -3,7 +3,7 @@
 // on the first job), and clustered into speakers. The hub's loop only sends
 // the windows and gets a label for each back.
 import { createRequire } from 'node:module';
-import { readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
+import { concatArrays, readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
 import { melFilters } from '../models/mel-filters.ts';
 import { readVoiceEncoder, VoiceModelError } from '../models/voice-encoder.ts';
 import { addonCandidates } from '../engine/whisper-cpp-addon.ts';
@@ -65,17 +65,15 @@ export async function embedWindows(job: Pick<DiarizeJob, 'pcmPath' | 'windows'>,
   const started = performance.now();
   // The windows' samples side by side in one buffer, each at least MIN_SAMPLES long (a window at the very end may be cut short).
   const pieces = await Promise.all(job.windows.map(async ([start, end]) => atLeast(await readPcmRange(job.pcmPath, Math.floor(start * SAMPLE_RATE), Math.ceil(end * SAMPLE_RATE)))));
-  const total = pieces.reduce((n, p) => n + p.length, 0);
-  const samples = new Float32Array(total);
+  const samples = pieces.length > 0 ? concatArrays(pieces) : new Float32Array(0);
   const regions = new Int32Array(pieces.length * 2);
   let at = 0;
   pieces.forEach((piece, i) => {
-    samples.set(piece, at);
     regions[2 * i] = at;
     regions[2 * i + 1] = at += piece.length;
   });
   const embeddings = pieces.length > 0 ? await model.embed(samples, regions, threads) : new Float32Array(0);
-  return { embeddings, embedMs: performance.now() - started, audioSec: total / SAMPLE_RATE };
+  return { embeddings, embedMs: performance.now() - started, audioSec: samples.length / SAMPLE_RATE };
 }
 
 export async function diarize(job: DiarizeJob, modelPath: string, threads: number): Promise<DiarizeResult> {

@@ -7,7 +7,8 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { z } from 'zod';
 import type { FramePort } from '../../actors/task-registry.ts';
 import type { FeedFrame, TaskEventFrame } from '../../client/protocol/types.ts';
-import { decode, encode } from '../../client/protocol/codec.ts';
+import { encode } from '../../client/protocol/codec.ts';
+import { parseMessage } from '../../native/engine/bus/bus-protocol.ts';
 import type { LogFn } from '../../native/log-fn.ts';
 
 const taskSubject = (taskId: string) => `hub.task.${hex(taskId)}`;
@@ -37,15 +38,10 @@ export class BusFrames implements FramePort {
       nc.subscribe(`${subject}.*`, {
         callback: (error, msg) => {
           if (error) return;
-          let parsed;
-          try {
-            parsed = envelope.safeParse(decode(msg.data));
-          } catch {
-            parsed = undefined;
-          }
-          if (!parsed?.success) return void log('warn', 'a malformed frame on the bus was ignored', { subject: msg.subject });
-          if (parsed.data.origin === this.nodeId) return; // (this hub's own frames reached its sockets already)
-          deliver(unhex(msg.subject.slice(subject.length + 1)), parsed.data.frame as never);
+          const parsed = parseMessage(envelope, msg.data);
+          if (!parsed) return void log('warn', 'a malformed frame on the bus was ignored', { subject: msg.subject });
+          if (parsed.origin === this.nodeId) return; // (this hub's own frames reached its sockets already)
+          deliver(unhex(msg.subject.slice(subject.length + 1)), parsed.frame as never);
         },
       });
     this.subscriptions = [forward('hub.task', (id, frame) => local.publish(id, frame)), forward('hub.feed', (id, frame) => local.feed(id, frame))];

@@ -1,6 +1,7 @@
 // The live transcriber's policy with an engine double: utterances from the
 // VAD, partials as audio grows, LocalAgreement-2 commits, finals at the end.
 import t from 'tap';
+import { concatArrays } from '../../native/audio/pcm.ts';
 import { LiveTranscriber, type LiveEvent, type TurnOptions } from '../../actors/live-transcriber.ts';
 import { dropOverlap } from '../../actors/live-text.ts';
 import { ENDPOINTING } from '../../actors/endpointer.ts';
@@ -36,15 +37,7 @@ function wordEngine() {
 
 const voice = (seconds: number) => Float32Array.from({ length: seconds * SR }, (_, i) => 0.3 * Math.sin(i / 3));
 const quiet = (seconds: number) => new Float32Array(seconds * SR);
-function concat(...parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const concat = (...parts: Float32Array[]) => concatArrays(parts);
 
 async function feed(live: LiveTranscriber, audio: Float32Array, stepSec = 0.1) {
   for (let at = 0; at < audio.length; at += stepSec * SR) {

@@ -14,6 +14,7 @@
 // OpenMP threads spinning (ACTIVE) or sleeping (PASSIVE, the hub's default)
 // while they wait, on a quiet machine and beside one busy process.
 // Options: --rounds N (default 3) --windows N (default 3) --slots N (default 2)
+import { toWav } from '../fixtures/speaker-recordings.ts';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -161,21 +162,6 @@ console.log(
 await rm(dir, { recursive: true, force: true });
 
 function writeWav(path: string, samples: Float32Array): string {
-  const data = Buffer.alloc(samples.length * 2);
-  for (let i = 0; i < samples.length; i++) data.writeInt16LE(Math.max(-32768, Math.min(32767, Math.round(samples[i]! * 32767))), i * 2);
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0);
-  header.writeUInt32LE(36 + data.length, 4);
-  header.write('WAVEfmt ', 8);
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(1, 22);
-  header.writeUInt32LE(SR, 24);
-  header.writeUInt32LE(SR * 2, 28);
-  header.writeUInt16LE(2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36);
-  header.writeUInt32LE(data.length, 40);
-  writeFileSync(path, Buffer.concat([header, data]));
+  writeFileSync(path, toWav(samples));
   return path;
 }

@@ -89,11 +89,12 @@ export type Announcement = z.infer<typeof announceSchema>;
 export const encodeMessage = (value: BusJob | BusReply | Announcement): Uint8Array => encode(value);
 
 /** The message, or undefined when it is not one (logged by the caller, never thrown at the bus). */
-export const decodeJob = (bytes: Uint8Array) => parse(jobSchema, bytes);
-export const decodeReply = (bytes: Uint8Array) => parse(replySchema, bytes) as BusReply | undefined;
-export const decodeAnnouncement = (bytes: Uint8Array) => parse(announceSchema, bytes);
+export const decodeJob = (bytes: Uint8Array) => parseMessage(jobSchema, bytes);
+export const decodeReply = (bytes: Uint8Array) => parseMessage(replySchema, bytes) as BusReply | undefined;
+export const decodeAnnouncement = (bytes: Uint8Array) => parseMessage(announceSchema, bytes);
 
-function parse<T>(schema: z.ZodType<T>, bytes: Uint8Array): T | undefined {
+/** A msgpack message from the bus checked against `schema`: undefined when it is not one (every bus reader goes through here). */
+export function parseMessage<T>(schema: z.ZodType<T>, bytes: Uint8Array): T | undefined {
   try {
     const parsed = schema.safeParse(decode(bytes));
     return parsed.success ? parsed.data : undefined;
@@ -115,16 +116,10 @@ export function toS16(samples: Float32Array): Uint8Array<ArrayBuffer> {
 
 export function fromS16(bytes: Uint8Array): Float32Array {
   const n = bytes.length >> 1;
-  // A decoded Buffer may sit at an odd offset of a shared one: then it is copied to be read as 16-bit values.
-  const s16 = bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, n) : new Int16Array(copyOf(bytes.subarray(0, n * 2)).buffer);
+  // A decoded Buffer may sit at an odd offset of a shared one: then it is copied (a Uint8Array made from it owns its bytes) to be read as 16-bit values.
+  const s16 = bytes.byteOffset % 2 === 0 ? new Int16Array(bytes.buffer, bytes.byteOffset, n) : new Int16Array(new Uint8Array(bytes.subarray(0, n * 2)).buffer);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = s16[i]! * (1 / 32768);
   return out;
 }
 
-/** Bytes of its own (Buffer's slice() would share its pool). */
-function copyOf(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
-  const copy = new Uint8Array(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
