@@ -217,6 +217,8 @@ struct Run {
   std::vector<Segment> segments;
   std::string error;
   explicit Run(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+  /** the audio positions this run's encoder uses */
+  int AudioCtx() const;
 };
 
 /** What the run's thread hands to the JS thread: a new segment, or the end. */
@@ -263,21 +265,36 @@ class Model : public Napi::ObjectWrap<Model> {
 
   ~Model() override { Free(); }
 
-  whisper_state* Acquire() {
+  /**
+   * A state for a run whose encoder uses `ctx` audio positions. With flash
+   * attention whisper.cpp's encoder attends over ctx rounded up to 256
+   * positions, unmasked; the rounding's positions hold whatever an earlier,
+   * wider encode on the same state left there (another audio's keys). So a
+   * state that ever encoded past `ctx` is not reused for this run: it is
+   * replaced by a fresh one (zeros there), and the same audio always gives
+   * the same text, whatever ran before (docs/decisions.md).
+   */
+  whisper_state* Acquire(int ctx) {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!free_.empty()) {
-      whisper_state* s = free_.back();
-      free_.pop_back();
+    for (size_t i = free_.size(); i-- > 0;) {
+      if (free_[i].widest > ctx) continue;
+      whisper_state* s = free_[i].state;
+      free_.erase(free_.begin() + static_cast<long>(i));
       return s;
+    }
+    if (!free_.empty()) {  // keep the pool's size: a stale state makes room for the fresh one
+      whisper_free_state(free_.front().state);
+      free_.erase(free_.begin());
     }
     whisper_state* s = whisper_init_state(ctx_);
     if (s) created_++;
     return s;
   }
 
-  void Release(whisper_state* s) {
+  /** `widest`: the widest audio context any encode on `s` has used. */
+  void Release(whisper_state* s, int widest) {
     std::lock_guard<std::mutex> lock(mu_);
-    free_.push_back(s);
+    free_.push_back({s, widest});
   }
 
   whisper_context* ctx() const { return ctx_; }
@@ -287,13 +304,17 @@ class Model : public Napi::ObjectWrap<Model> {
   whisper_context* ctx_ = nullptr;
   bool dtw_ = false;
   std::mutex mu_;
-  std::vector<whisper_state*> free_;
+  struct Pooled {
+    whisper_state* state;
+    int widest;
+  };
+  std::vector<Pooled> free_;
   int created_ = 0;
   int running_ = 0;
 
   void Free() {
     std::lock_guard<std::mutex> lock(mu_);
-    for (whisper_state* s : free_) whisper_free_state(s);
+    for (const Pooled& p : free_) whisper_free_state(p.state);
     free_.clear();
     if (ctx_) whisper_free(ctx_);
     ctx_ = nullptr;
@@ -342,7 +363,7 @@ class Model : public Napi::ObjectWrap<Model> {
 
   /** On the run's own thread. */
   static void Work(Run* run) {
-    run->state = run->model->Acquire();
+    run->state = run->model->Acquire(run->AudioCtx());
     if (!run->state) {
       run->error = "could not allocate a whisper state (out of memory?)";
     } else {
@@ -399,7 +420,7 @@ class Model : public Napi::ObjectWrap<Model> {
         const int lang = whisper_full_lang_id_from_state(run->state);
         run->language = lang >= 0 ? whisper_lang_str(lang) : "";
       }
-      run->model->Release(run->state);
+      run->model->Release(run->state, run->AudioCtx());
     }
     Napi::ThreadSafeFunction tsfn = run->tsfn;
     tsfn.BlockingCall(new Message{run, {}}, Finish);
@@ -455,6 +476,11 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
     out.Set(i, d);
   }
   return out;
+}
+
+int Run::AudioCtx() const {
+  const int whole = whisper_model_n_audio_ctx(model->ctx());
+  return options.audioCtx > 0 ? std::min(options.audioCtx, whole) : whole;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
