@@ -12,7 +12,9 @@
 // processes of one thread each — windows per second and resident memory.
 // Then live-shaped passes (4 s of speech, fitted context) with whisper's
 // OpenMP threads spinning (ACTIVE) or sleeping (PASSIVE, the hub's default)
-// while they wait, on a quiet machine and beside one busy process.
+// while they wait, on a quiet machine and beside one busy process. Last, a
+// live pass on a reused whisper state against one on a fresh state (what the
+// addon's clean-padding rule costs; on a GPU, a device allocation).
 // Options: --rounds N (default 3) --windows N (default 3) --slots N (default 2)
 import { toWav } from '../fixtures/speaker-recordings.ts';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -159,6 +161,33 @@ delete process.env.OMP_WAIT_POLICY;
 console.log(
   `live pass (4 s, ${threads} threads), ms:  quiet: spinning ${live.activeQuiet.toFixed(0)}, sleeping ${live.passiveQuiet.toFixed(0)}   |   one busy process beside it: spinning ${live.activeBusy.toFixed(0)}, sleeping ${live.passiveBusy.toFixed(0)}`,
 );
+
+/**
+ * Median ms of 4 s live passes on a reused whisper state, and on a fresh one: the addon gives a pass
+ * a fresh state when its state last encoded a wider context (here a 10 s pass before each), as stale
+ * keys would sit in the encoder's unmasked padding (docs/decisions.md). The difference is that set-up.
+ */
+async function stateSetUp(): Promise<{ reused: number; fresh: number }> {
+  const pool = new EnginePool({ modelPaths: [model], size: 1, threadsPerJob: threads, impl: 'whisper.cpp' });
+  await pool.ready();
+  const never = new AbortController().signal;
+  const pass = async (seconds: number) => (await pool.run({ samples: all.slice(5 * SR, (5 + seconds) * SR), fitContext: true, language: 'en' }, never)).engineMs;
+  const reused: number[] = [];
+  const fresh: number[] = [];
+  try {
+    await pass(4); // warm-up
+    for (let i = 0; i < rounds + 4; i++) reused.push(await pass(4));
+    for (let i = 0; i < rounds + 4; i++) {
+      await pass(10);
+      fresh.push(await pass(4));
+    }
+  } finally {
+    await pool.close();
+  }
+  return { reused: median(reused), fresh: median(fresh) };
+}
+const setUp = await stateSetUp();
+console.log(`live pass (4 s) on a reused whisper state ${setUp.reused.toFixed(0)} ms, on a fresh one ${setUp.fresh.toFixed(0)} ms`);
 await rm(dir, { recursive: true, force: true });
 
 function writeWav(path: string, samples: Float32Array): string {
