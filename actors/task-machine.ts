@@ -69,6 +69,17 @@ function advance(task: Task, patch: Partial<Task>, bodies: FrameBody[]): { task:
   return { task: { ...task, ...patch, seq: task.seq + bodies.length, updatedAt: new Date().toISOString() }, frames };
 }
 
+/**
+ * The task as its checkpoint left it. A chunk's segments are stored before the
+ * checkpoint that counts it (a hub can die between the two writes): such a
+ * chunk runs again, so its stored segments are dropped here, not kept twice.
+ */
+function onlyCheckpointed({ task, checkpoint }: TaskInput): Task {
+  if (!checkpoint) return task;
+  const segments = task.segments.filter((s) => (s.chunk ?? 0) < checkpoint.emitted);
+  return segments.length === task.segments.length ? task : { ...task, segments };
+}
+
 const pctOf = (done: number, total: number) => (total === 0 ? 0 : Math.floor((done / total) * 1000) / 10);
 
 /**
@@ -254,7 +265,7 @@ export function createTaskMachine(services: TaskServices) {
   }).createMachine({
     id: 'task',
     context: ({ input }) => ({
-      task: input.task,
+      task: onlyCheckpointed(input),
       audioPath: input.audioPath,
       pcmPath: input.pcmPath,
       chunks: input.checkpoint?.chunks ?? [],

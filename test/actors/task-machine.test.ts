@@ -181,6 +181,24 @@ t.test('resumed from a checkpoint: only the chunks not on the transcript run, an
   t.equal(frames[0]!.seq, 10, 'seq goes on from the checkpoint');
 });
 
+t.test('resumed where the store holds a chunk past its checkpoint (the hub died between the two writes): that chunk runs again and is on the transcript once', async (t) => {
+  const plan = planOf([10, 10, 10, 10]);
+  const whole = run({ engine: fakeEngine() }, plan);
+  await waitFor(whole.actor, (s) => s.status === 'done');
+  const reference = whole.actor.getSnapshot().context.task;
+
+  const engine = fakeEngine();
+  // chunk 2's segments were stored, the checkpoint that says so was not
+  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < 3), durationSec: 40 };
+  const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), decodeSlots: new Scheduler(1), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
+    input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 2 } },
+  });
+  actor.start();
+  await waitFor(actor, (s) => s.status === 'done');
+  t.same(engine.calls.map((c) => c.start / SR), [20, 30], 'the checkpoint decides: chunks 2 and 3 run');
+  t.same(actor.getSnapshot().context.task.segments, reference.segments, 'each chunk once, as in an uninterrupted run');
+});
+
 t.test('resumed without its pcm: decodes again, keeps the transcript when the plan agrees', async (t) => {
   const plan = planOf([10, 10, 10]);
   const engine = fakeEngine();
