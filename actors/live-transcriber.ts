@@ -26,7 +26,8 @@
 //   pass). With the `silence` rule the VAD's end silence alone ends an
 //   utterance. Also on `finalize`, on `flush` (close), or when the window
 //   reaches MAX_WINDOW_SEC; never on silence if the turns are manual;
-//   `clear` drops it.
+//   `clear` drops it. A finalize or close while a pass that hears all the
+//   utterance's speech runs makes that pass its final (no pass after it).
 // - Speech events say when an utterance started, stopped (and why) and when
 //   its last final was made, for the adapters of other APIs that report turns.
 import type { Engine } from './chunk-runner.ts';
@@ -272,10 +273,7 @@ export class LiveTranscriber {
 
   /** Ends the open utterance `u` with `segments` (of a pass over `length` samples) as its final, no pass needed. */
   private endWith(u: Utterance, segments: EngineSegment[], length: number, cause: StopCause): void {
-    this.current = undefined;
-    this.pauses = [];
-    u.closed = true;
-    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + length), cause });
+    this.close(u, length, cause);
     this.emitFinal(u, segments, length);
     this.speech({ kind: 'done', segId: u.segId });
   }
@@ -307,14 +305,27 @@ export class LiveTranscriber {
   private closeCurrent(cause: StopCause): void {
     const u = this.current;
     if (!u) return;
-    // Closed in a pause that the last pass heard whole (a finalize, the end of the stream): that pass is the final.
     const pause = this.openPause;
-    if ((cause === 'finalize' || cause === 'close') && pause && u.previous && this.heardUpTo(u) >= pause.start + HEARD_AFTER_PAUSE) return this.endWith(u, u.previous, u.passedLength, cause);
+    if (cause === 'finalize' || cause === 'close') {
+      // Closed in a pause that the last pass heard whole (a finalize, the end of the stream): that pass is the final.
+      if (pause && u.previous && this.heardUpTo(u) >= pause.start + HEARD_AFTER_PAUSE) return this.endWith(u, u.previous, u.passedLength, cause);
+      // A pass running now hears all of it (every sample, or all the speech before the pause): it becomes the final, no pass more.
+      const pass = this.pass;
+      if (pass && !pass.final && !pass.stop.signal.aborted && pass.u === u && (pass.covers >= u.start + u.length || (pause && pass.covers >= pause.start + HEARD_AFTER_PAUSE))) {
+        pass.final = true;
+        return this.close(u, pass.covers - u.start, cause);
+      }
+    }
+    this.finals.push(u);
+    this.close(u, u.length, cause);
+  }
+
+  /** `u` is no longer the open utterance: its audio up to `length` is all its final will hear. */
+  private close(u: Utterance, length: number, cause: StopCause): void {
     this.pauses = [];
     u.closed = true;
-    this.finals.push(u);
     this.current = undefined;
-    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + u.length), cause });
+    this.speech({ kind: 'stopped', segId: u.segId, at: seconds(u.start + length), cause });
   }
 
   private speech(speech: SpeechEvent): void {
@@ -364,7 +375,9 @@ export class LiveTranscriber {
     this.running = true;
     const audio = audioOf(u);
     const stop = new AbortController();
-    this.pass = { u, covers: u.start + audio.length, final, stop };
+    // (a partial pass becomes the final when the utterance is closed while it runs and it hears all of it)
+    const pass = { u, covers: u.start + audio.length, final, stop };
+    this.pass = pass;
     const signal = AbortSignal.any([this.abort.signal, stop.signal]);
     try {
       const requested = performance.now();
@@ -381,17 +394,17 @@ export class LiveTranscriber {
         lease.release();
       }
       u.passedLength = audio.length;
-      if (final) this.emitFinal(u, segments, audio.length);
+      if (pass.final) this.emitFinal(u, segments, audio.length);
       else this.agree(u, segments);
     } catch (error) {
       if (this.abort.signal.aborted) return;
       // (a pass stopped for one that hears a pause failed nothing: the next pass follows below)
       if (!stop.signal.aborted) {
         this.emit({ type: 'PASS_FAILED', message: (error as Error).message });
-        if (final) this.emitFinal(u, [], audio.length); // the utterance ends even so
+        if (pass.final) this.emitFinal(u, [], audio.length); // the utterance ends even so
       }
     } finally {
-      if (final && !this.abort.signal.aborted) this.speech({ kind: 'done', segId: u.segId });
+      if (pass.final && !this.abort.signal.aborted) this.speech({ kind: 'done', segId: u.segId });
       this.running = false;
       this.pass = undefined;
     }

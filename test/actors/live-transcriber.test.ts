@@ -260,3 +260,45 @@ t.test('the endpointer: a sentence end and a 0.3 s pause make a final there; a d
   t.same(danglingKinds, ['started', 'stopped', 'done'], 'one utterance: the pause after "and" did not end it');
   t.match(dangling.finals.map((f) => f.text).join(' '), /n4w3 and n3w0/, 'all of it said');
 });
+
+/**
+ * Stands for the engine with passes that end when the test says: each hears
+ * "Hello there." over its audio, and a stopped pass fails at once.
+ */
+function heldEngine() {
+  const passes: { sec: number; finish: () => void }[] = [];
+  return {
+    slots: 1,
+    passes,
+    run(job: EngineJob, signal?: AbortSignal): Promise<EngineResult> {
+      const sec = ('samples' in job ? job.samples.length : 0) / SR;
+      return new Promise((resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(new Error('the run was aborted')));
+        passes.push({ sec, finish: () => resolve({ segments: [{ start: 0, end: Math.min(sec, 1.5), text: 'Hello there.' }], language: 'en', engineMs: 1, audioSec: sec }) });
+      });
+    },
+  };
+}
+
+for (const how of ['finalize', 'flush'] as const) {
+  t.test(`a ${how} while a pass that hears all the speech runs: that pass is the final, no pass more`, async (t) => {
+    const engine = heldEngine();
+    const events: LiveEvent[] = [];
+    const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-5', userId: 'u', language: 'en' }, (e) => events.push(e));
+    await feed(live, concat(quiet(0.6), voice(1.5), quiet(0.3)), 0.02);
+    // the pause's pass (it hears past where the speech stopped) is running
+    while (!engine.passes.some((p) => p.sec >= 1.6)) await new Promise((r) => setTimeout(r, 5));
+    const passes = engine.passes.length;
+    live[how]();
+    await new Promise((r) => setTimeout(r, 20));
+    engine.passes.at(-1)!.finish();
+    for (let waited = 0; waited < 1000 && !events.some((e) => e.type === 'FINAL'); waited += 5) await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, 50));
+    t.equal(engine.passes.length, passes, 'no pass after the one running');
+    t.same(events.filter((e) => e.type === 'FINAL').map((e) => (e as { text: string }).text), ['Hello there.']);
+    const kinds = events.flatMap((e) => (e.type === 'SPEECH' ? [e.speech.kind] : []));
+    t.same(kinds, ['started', 'stopped', ...(how === 'finalize' ? ['finalized'] : []), 'done'], JSON.stringify(kinds));
+    if (how === 'flush') t.ok(events.some((e) => e.type === 'FLUSHED'), 'flushed after it');
+    live.stop();
+  });
+}
