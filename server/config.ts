@@ -47,7 +47,7 @@ export interface HubConfig {
   engine: 'auto' | 'whisper.cpp' | 'napi-rs';
   /** how the whisper.cpp addon dates words: token timestamps, or DTW over the model's alignment heads */
   wordTiming: 'tokens' | 'dtw';
-  /** how live utterances end: the endpointer listens to the words, or the VAD's end silence alone */
+  /** how live utterances end: the endpointer listens to the words (the default with Silero), or the VAD's end silence alone (the default with the energy detector) */
   endpointing: 'words' | 'silence';
   /** the converted speaker-embedding model for diarization (npm run model:import-voice) */
   voiceModel: string;
@@ -139,7 +139,7 @@ const schema = z.object({
   HUB_ENGINE: z.enum(['auto', 'whisper.cpp', 'napi-rs'], { error: 'HUB_ENGINE must be auto, whisper.cpp or napi-rs' }).default('auto'),
   HUB_ENGINE_SLOTS: integer('HUB_ENGINE_SLOTS', 1, 32).default(1),
   HUB_WORD_TIMING: z.enum(['tokens', 'dtw'], { error: 'HUB_WORD_TIMING must be tokens or dtw' }).default('tokens'),
-  HUB_ENDPOINTING: z.enum(['words', 'silence'], { error: 'HUB_ENDPOINTING must be words or silence' }).default('words'),
+  HUB_ENDPOINTING: z.enum(['words', 'silence'], { error: 'HUB_ENDPOINTING must be words or silence' }).optional(),
   HUB_VOICE_MODEL: z.string().trim().min(1, 'HUB_VOICE_MODEL must be a file path').optional(),
   MONGODB_URI: z.string().trim().regex(/^mongodb(\+srv)?:\/\//, 'MONGODB_URI must start with mongodb:// or mongodb+srv://').optional(),
   HUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -226,7 +226,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: string[] 
     vad: c.HUB_VAD,
     engine: c.HUB_ENGINE,
     wordTiming: c.HUB_WORD_TIMING,
-    endpointing: c.HUB_ENDPOINTING,
+    // The words rule acts on every short pause the VAD reports: the energy detector reports false ones in noise (docs/decisions.md).
+    endpointing: c.HUB_ENDPOINTING ?? (c.HUB_VAD === 'energy' ? 'silence' : 'words'),
     voiceModel: c.HUB_VOICE_MODEL ? resolve(c.HUB_VOICE_MODEL) : defaultVoiceModelPath(resolve(c.HUB_DATA_DIR)),
     mongodbUri: c.MONGODB_URI,
     logLevel: c.HUB_LOG_LEVEL,

@@ -33,6 +33,7 @@ export async function startTestHub(t: Test, env: Record<string, string> = {}, ov
       HUB_DATA_DIR: dataDir,
       WHISPER_MODEL: 'synthetic:micro',
       HUB_VAD: 'energy', // mechanics: tones and synthetic speech; the real-speech tests ask for Silero
+      HUB_ENDPOINTING: 'words', // the rule the hub runs by default (with Silero), not the energy detector's default
       HUB_WORKERS: '1',
       HUB_TOKENS: `${ALICE}=alice,${BOB}=bob,${ADMIN}=root:admin`,
       HUB_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

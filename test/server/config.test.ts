@@ -9,6 +9,13 @@ t.test('defaults', async (t) => {
   t.equal(c.tokens.size, 0);
 });
 
+t.test('live endpointing follows the VAD unless set: words with Silero, silence with the energy detector', async (t) => {
+  t.equal(loadConfig({}, []).endpointing, 'words');
+  t.equal(loadConfig({ HUB_VAD: 'energy' }, []).endpointing, 'silence', 'its false pauses in noise would end sentences early');
+  t.equal(loadConfig({ HUB_VAD: 'energy', HUB_ENDPOINTING: 'words' }, []).endpointing, 'words', 'as set');
+  t.equal(loadConfig({ HUB_ENDPOINTING: 'silence' }, []).endpointing, 'silence');
+});
+
 t.test('environment, overridden by flags', async (t) => {
   const c = loadConfig(
     { HUB_PORT: '9000', HUB_HOST: '0.0.0.0', WHISPER_MODEL: 'base.en', HUB_TOKENS: 'a1=alice, b2=bob:admin', HUB_MAX_UPLOAD_MB: '10' },
