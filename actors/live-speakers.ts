@@ -8,6 +8,7 @@
 // speaker comes (and may be corrected) that way.
 import { SPEAKER_DISTANCE } from '../native/diarize/cluster.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
+import { cosine } from '../native/diarize/vectors.ts';
 
 /** Audio kept for the finals still to embed. */
 const RING_SEC = 60;
@@ -123,14 +124,4 @@ export class LiveSpeakers {
     const latest = new Map(changed.map((c) => [c.segId, c]));
     this.deps.onLabels([...latest.values()]);
   }
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let [dot, na, nb] = [0, 0, 0];
-  for (let k = 0; k < a.length; k++) {
-    dot += a[k]! * b[k]!;
-    na += a[k]! * a[k]!;
-    nb += b[k]! * b[k]!;
-  }
-  return dot / (Math.sqrt(na * nb) || 1);
 }

@@ -4,6 +4,7 @@
 // left when the caller knows the count. The nearest-neighbour chain makes it
 // O(n²) in time and memory (n regions); it runs in the engine process, never
 // on the hub's loop. Labels are numbered in order of first appearance.
+import { dot } from './vectors.ts';
 
 /** Cosine distance above which two clusters are different speakers (measured: docs/decisions.md). */
 export const SPEAKER_DISTANCE = 0.35;
@@ -81,12 +82,6 @@ function absorbSmall(rows: Float32Array[], labels: number[], dim: number, second
   const centroids = means(rows, labels, dim);
   const targets = new Map([...centroids].filter(([l]) => large.includes(l)));
   return labels.map((l) => (large.includes(l) ? l : nearest(targets, centroids.get(l)!)));
-}
-
-function dot(a: Float32Array, b: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
 }
 
 function means(rows: Float32Array[], labels: number[], dim: number): Map<number, Float32Array> {

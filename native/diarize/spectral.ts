@@ -4,6 +4,7 @@
 // neighbours and made symmetric, the normalised Laplacian's leading
 // eigenvectors (subspace iteration), the count where the eigenvalues drop
 // most, then k-means on the rows of those eigenvectors.
+import { dot } from './vectors.ts';
 
 const MAX_SPEAKERS = 10;
 /** Each window keeps its strongest affinities to this share of the others (the rest are noise). */
@@ -81,12 +82,6 @@ function orthonormalise(vectors: Float64Array[]): void {
     for (let i = 0; i < v.length; i++) v[i]! /= norm;
   });
 }
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
-  return s;
-};
 
 /** k-means, seeded with the farthest-first points (deterministic). */
 function kMeans(rows: number[][], k: number): number[] {

@@ -50,8 +50,8 @@ async function measure(url: string, recording: LongRecording, query: Record<stri
   type Text = { frame: { type: string; start: number; end: number; text: string }; at: number };
   const texts = r.frames.filter((f) => f.frame.type === 'partial' || f.frame.type === 'final') as Text[];
   const finalTexts = texts.filter((f) => f.frame.type === 'final' && f.frame.text);
-  const m: Measured = { wer: wordErrorRate(recording.text, finalTexts.map((f) => f.frame.text).join(' ')), finals: [], firsts: [], late: 0, missed: 0, cuts: 0 };
-  m.cuts = finalTexts.filter((f) => spans.some((s) => f.frame.end > s.start + 0.3 && f.frame.end < s.end - 0.3)).length;
+  const cuts = finalTexts.filter((f) => spans.some((s) => f.frame.end > s.start + 0.3 && f.frame.end < s.end - 0.3)).length;
+  const m: Measured = { wer: wordErrorRate(recording.text, finalTexts.map((f) => f.frame.text).join(' ')), finals: [], firsts: [], late: 0, missed: 0, cuts };
   for (const { start, end } of spans) {
     const first = texts.find((f) => f.frame.start < end && f.frame.end > start);
     const final = finalTexts.find((f) => f.frame.start < end && f.frame.end >= end - 0.5);
