@@ -5,7 +5,9 @@
 // SPEAKER_DISTANCE. When two speakers' means come that close, the later one
 // joins the earlier, and its finals are relabelled. Labels reach the client
 // in `speakers` frames, `{segId: speaker}`: a final never changes, so its
-// speaker comes (and may be corrected) that way.
+// speaker comes (and may be corrected) that way. When the engines fall
+// behind, at most MAX_QUEUED_SEC of finals wait to be embedded (memory stays
+// bounded); the finals past that stay without a speaker.
 import { SPEAKER_DISTANCE } from '../native/diarize/cluster.ts';
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { cosine } from '../native/diarize/vectors.ts';
@@ -14,6 +16,8 @@ import { cosine } from '../native/diarize/vectors.ts';
 const RING_SEC = 60;
 /** Finals shorter than this give no steady embedding: they stay without a speaker. */
 const MIN_FINAL_SEC = 0.8;
+/** Audio of finals waiting to be embedded, at most: when the engines fall this far behind, later finals stay without a speaker. */
+const MAX_QUEUED_SEC = 30;
 
 export interface LiveSpeakersDeps {
   embed(samples: Float32Array, signal: AbortSignal): Promise<Float32Array>;
@@ -37,6 +41,7 @@ export class LiveSpeakers {
   private readonly voices: Voice[] = [];
   private named = 0;
   private queue = Promise.resolve();
+  private queuedSamples = 0;
   private readonly abort = new AbortController();
   private failed = false;
 
@@ -63,7 +68,8 @@ export class LiveSpeakers {
   final(segId: string, chunk: number, start: number, end: number): void {
     if (this.failed || end - start < MIN_FINAL_SEC) return;
     const samples = this.slice(start, end);
-    if (!samples) return;
+    if (!samples || this.queuedSamples + samples.length > MAX_QUEUED_SEC * SAMPLE_RATE) return;
+    this.queuedSamples += samples.length;
     this.queue = this.queue.then(async () => {
       if (this.abort.signal.aborted || this.failed) return;
       try {
@@ -72,6 +78,8 @@ export class LiveSpeakers {
         if (this.abort.signal.aborted) return;
         this.failed = true; // (one message, not one per final)
         this.deps.onError((error as Error).message);
+      } finally {
+        this.queuedSamples -= samples.length;
       }
     });
   }

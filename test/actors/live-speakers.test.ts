@@ -50,3 +50,30 @@ t.test('two voices that turn out to be one: the later joins the earlier, its fin
   t.same(labels[1], [{ segId: 'b', chunk: 1, speaker: 'S2' }], 'b starts a speaker');
   t.same(labels[2], [{ segId: 'c', chunk: 2, speaker: 'S1' }, { segId: 'b', chunk: 1, speaker: 'S1' }], 'c joins S2, whose mean is then within reach of S1: S2 joins S1 and b is relabelled');
 });
+
+t.test('engines far behind: at most 30 s of finals wait to be embedded, later ones stay without a speaker', async (t) => {
+  const held: (() => void)[] = [];
+  let embedded = 0;
+  const live = new LiveSpeakers(
+    {
+      embed: () => new Promise((resolve) => held.push(() => (embedded++, resolve(axis(0))))),
+      onLabels: () => {},
+      onError: (message) => t.fail(message),
+    },
+    0,
+  );
+  live.push(audio(1, 60));
+  for (let s = 0; s < 60; s += 2) live.final(`f${s}`, s / 2, s, s + 2); // 30 finals of 2 s while the first embed is held
+  for (let i = 0; i < 30; i++) {
+    await settle();
+    held.shift()?.();
+  }
+  await settle();
+  t.equal(embedded, 15, '15 finals (30 s) were queued, the other 15 skipped');
+  // once the queue drains, finals are embedded again
+  live.final('later', 30, 58, 60);
+  await settle();
+  held.shift()?.();
+  await settle();
+  t.equal(embedded, 16);
+});
