@@ -10,17 +10,26 @@ export const samplesToSeconds = (samples: number) => samples / SAMPLE_RATE;
 
 /** Reads samples [start, end) of a pcm file. */
 export async function readPcmRange(path: string, start: number, end: number): Promise<Float32Array> {
-  const length = Math.max(0, end - start);
-  const bytes = new Uint8Array(length * BYTES_PER_SAMPLE);
+  const [samples] = await readPcmRanges(path, [[start, end]]);
+  return samples!;
+}
+
+/** Reads each [start, end) sample range of a pcm file, in order, through one open file (a long recording's thousands of windows must not open it thousands of times at once). */
+export async function readPcmRanges(path: string, ranges: readonly (readonly [number, number])[]): Promise<Float32Array[]> {
   const file = await open(path, 'r');
   try {
-    let got = 0;
-    while (got < bytes.length) {
-      const { bytesRead } = await file.read(bytes, got, bytes.length - got, start * BYTES_PER_SAMPLE + got);
-      if (bytesRead === 0) break;
-      got += bytesRead;
+    const out: Float32Array[] = [];
+    for (const [start, end] of ranges) {
+      const bytes = new Uint8Array(Math.max(0, end - start) * BYTES_PER_SAMPLE);
+      let got = 0;
+      while (got < bytes.length) {
+        const { bytesRead } = await file.read(bytes, got, bytes.length - got, start * BYTES_PER_SAMPLE + got);
+        if (bytesRead === 0) break;
+        got += bytesRead;
+      }
+      out.push(new Float32Array(bytes.buffer, 0, Math.floor(got / BYTES_PER_SAMPLE)));
     }
-    return new Float32Array(bytes.buffer, 0, Math.floor(got / BYTES_PER_SAMPLE));
+    return out;
   } finally {
     await file.close();
   }

@@ -3,7 +3,7 @@
 // on the first job), and clustered into speakers. The hub's loop only sends
 // the windows and gets a label for each back.
 import { createRequire } from 'node:module';
-import { concatArrays, readPcmRange, SAMPLE_RATE } from '../audio/pcm.ts';
+import { concatArrays, readPcmRanges, SAMPLE_RATE } from '../audio/pcm.ts';
 import { melFilters } from '../models/mel-filters.ts';
 import { readVoiceEncoder, VoiceModelError } from '../models/voice-encoder.ts';
 import { addonCandidates } from '../engine/whisper-cpp-addon.ts';
@@ -64,7 +64,8 @@ export async function embedWindows(job: Pick<DiarizeJob, 'pcmPath' | 'windows'>,
   const model = await voiceEncoder(modelPath);
   const started = performance.now();
   // The windows' samples side by side in one buffer, each at least MIN_SAMPLES long (a window at the very end may be cut short).
-  const pieces = await Promise.all(job.windows.map(async ([start, end]) => atLeast(await readPcmRange(job.pcmPath, Math.floor(start * SAMPLE_RATE), Math.ceil(end * SAMPLE_RATE)))));
+  const ranges = job.windows.map(([start, end]) => [Math.floor(start * SAMPLE_RATE), Math.ceil(end * SAMPLE_RATE)] as const);
+  const pieces = (await readPcmRanges(job.pcmPath, ranges)).map(atLeast);
   const samples = pieces.length > 0 ? concatArrays(pieces) : new Float32Array(0);
   const regions = new Int32Array(pieces.length * 2);
   let at = 0;
