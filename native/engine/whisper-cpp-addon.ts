@@ -49,7 +49,7 @@ export interface AddonRun {
 export interface AddonModel {
   readonly multilingual: boolean;
   readonly type: string;
-  /** whisper states made so far (one per job that ran at once) */
+  /** whisper states created so far: one per job that ran at once, and one per state replaced because it had encoded past a run's context */
   readonly states: number;
   transcribe(samples: Float32Array, options: AddonRunOptions, onSegment?: (segment: AddonSegment) => void): AddonRun;
   close(): void;
