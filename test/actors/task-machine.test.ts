@@ -159,14 +159,19 @@ t.test('a failing chunk fails only its task', async (t) => {
   t.equal(b.actor.getSnapshot().context.task.status, 'completed');
 });
 
-t.test('resumed from a checkpoint: only the chunks not on the transcript run, and the result is the same', async (t) => {
+/**
+ * A four-chunk task run whole, then resumed from a checkpoint of 2 with the
+ * stored transcript holding the chunks below `storedUpTo`: the reference
+ * transcript, the resumed actor's, its engine calls (chunk starts, s) and frames.
+ */
+async function resumeAfterTwo(storedUpTo: number) {
   const plan = planOf([10, 10, 10, 10]);
   const whole = run({ engine: fakeEngine() }, plan);
   await waitFor(whole.actor, (s) => s.status === 'done');
   const reference = whole.actor.getSnapshot().context.task;
 
   const engine = fakeEngine();
-  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < 2), durationSec: 40 };
+  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < storedUpTo), durationSec: 40 };
   const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), decodeSlots: new Scheduler(1), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
     input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 2 } },
   });
@@ -174,29 +179,22 @@ t.test('resumed from a checkpoint: only the chunks not on the transcript run, an
   actor.on('frame', ({ frame }) => frames.push(frame));
   actor.start();
   await waitFor(actor, (s) => s.status === 'done');
-  const resumed = actor.getSnapshot().context.task;
+  return { reference: reference.segments, resumed: actor.getSnapshot().context.task, ran: engine.calls.map((c) => c.start / SR), frames };
+}
+
+t.test('resumed from a checkpoint: only the chunks not on the transcript run, and the result is the same', async (t) => {
+  const { reference, resumed, ran, frames } = await resumeAfterTwo(2);
   t.equal(resumed.status, 'completed');
-  t.same(engine.calls.map((c) => c.start / SR), [20, 30], 'only chunks 2 and 3 ran');
-  t.same(resumed.segments, reference.segments, 'the same transcript as an uninterrupted run');
+  t.same(ran, [20, 30], 'only chunks 2 and 3 ran');
+  t.same(resumed.segments, reference, 'the same transcript as an uninterrupted run');
   t.equal(frames[0]!.seq, 10, 'seq goes on from the checkpoint');
 });
 
 t.test('resumed where the store holds a chunk past its checkpoint (the hub died between the two writes): that chunk runs again and is on the transcript once', async (t) => {
-  const plan = planOf([10, 10, 10, 10]);
-  const whole = run({ engine: fakeEngine() }, plan);
-  await waitFor(whole.actor, (s) => s.status === 'done');
-  const reference = whole.actor.getSnapshot().context.task;
-
-  const engine = fakeEngine();
   // chunk 2's segments were stored, the checkpoint that says so was not
-  const task = { ...makeTask({ language: 'en', status: 'transcribing', seq: 9 }), segments: reference.segments.filter((s) => s.chunk! < 3), durationSec: 40 };
-  const actor = createActor(createTaskMachine({ scheduler: new Scheduler(2), decodeSlots: new Scheduler(1), engine, prepareAudio: () => Promise.reject(new Error('must not decode')) }), {
-    input: { task, audioPath: '/in', pcmPath: '/pcm', checkpoint: { chunks: plan.chunks, emitted: 2 } },
-  });
-  actor.start();
-  await waitFor(actor, (s) => s.status === 'done');
-  t.same(engine.calls.map((c) => c.start / SR), [20, 30], 'the checkpoint decides: chunks 2 and 3 run');
-  t.same(actor.getSnapshot().context.task.segments, reference.segments, 'each chunk once, as in an uninterrupted run');
+  const { reference, resumed, ran } = await resumeAfterTwo(3);
+  t.same(ran, [20, 30], 'the checkpoint decides: chunks 2 and 3 run');
+  t.same(resumed.segments, reference, 'each chunk once, as in an uninterrupted run');
 });
 
 t.test('resumed without its pcm: decodes again, keeps the transcript when the plan agrees', async (t) => {
