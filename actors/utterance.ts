@@ -24,6 +24,8 @@ export interface Utterance {
   shown: string;
   /** the last words made final in this utterance: a pass over the rest may hear them again */
   tail: string[];
+  /** the level of its loudest 20 ms of audio so far (dBFS): what its speech sounds like */
+  loudestDb: number;
 }
 
 /** The last ~0.3 s heard outside speech: the VAD answers late, the first syllable is in here. */
@@ -49,7 +51,7 @@ export class PreRoll {
     const preRoll = joinChunks(this.recent, this.length).subarray(-PRE_ROLL_SAMPLES);
     this.recent = [];
     this.length = 0;
-    return { segId, start: at - preRoll.length, chunks: preRoll.length ? [preRoll] : [], length: preRoll.length, previous: undefined, passedLength: 0, closed: false, shown: '', tail: [] };
+    return { segId, start: at - preRoll.length, chunks: preRoll.length ? [preRoll] : [], length: preRoll.length, previous: undefined, passedLength: 0, closed: false, shown: '', tail: [], loudestDb: loudestFrameDb(preRoll) };
   }
 }
 
@@ -57,6 +59,35 @@ export function append(u: Utterance, samples: Float32Array): void {
   if (samples.length === 0) return;
   u.chunks.push(samples.slice());
   u.length += samples.length;
+  u.loudestDb = Math.max(u.loudestDb, loudestFrameDb(samples));
+}
+
+/** Samples [from, to) of the window (positions in it), copied out of its chunks. */
+export function rangeOf(u: Utterance, from: number, to: number): Float32Array {
+  const out = new Float32Array(Math.max(0, Math.min(to, u.length) - Math.max(0, from)));
+  let at = 0; // window position of the chunk's first sample
+  for (const chunk of u.chunks) {
+    const lo = Math.max(from, at);
+    const hi = Math.min(to, at + chunk.length);
+    if (hi > lo) out.set(chunk.subarray(lo - at, hi - at), lo - Math.max(0, from));
+    at += chunk.length;
+    if (at >= to) break;
+  }
+  return out;
+}
+
+const LEVEL_FRAME = 0.02 * SAMPLE_RATE;
+
+/** The level (dBFS) of the loudest 20 ms frame of `samples` (a shorter last frame counts on its own length); -Infinity when empty. */
+export function loudestFrameDb(samples: Float32Array): number {
+  let loudest = 0;
+  for (let at = 0; at < samples.length; at += LEVEL_FRAME) {
+    const end = Math.min(samples.length, at + LEVEL_FRAME);
+    let sum = 0;
+    for (let i = at; i < end; i++) sum += samples[i]! * samples[i]!;
+    loudest = Math.max(loudest, sum / (end - at));
+  }
+  return samples.length ? 10 * Math.log10(loudest + 1e-12) : Number.NEGATIVE_INFINITY;
 }
 
 export function audioOf(u: Utterance): Float32Array {

@@ -302,3 +302,57 @@ for (const how of ['finalize', 'flush'] as const) {
     live.stop();
   });
 }
+
+/** Stands for Silero, whose end of speech lags the voice: says `start` and `end` where the test puts them. */
+function scriptedDetector(script: { after: number; event: VadEvent }[]): VoiceDetector {
+  let position = 0;
+  const pending = [...script];
+  return {
+    push(samples) {
+      position += samples.length;
+      const due: VadEvent[] = [];
+      while (pending.length && pending[0]!.after <= position) due.push(pending.shift()!.event);
+      return due;
+    },
+    close() {},
+  };
+}
+
+/** Stands for the engine on one sentence: "Hello there." over any audio, at once. */
+function helloEngine() {
+  const passes: number[] = [];
+  return {
+    slots: 1,
+    passes,
+    async run(job: EngineJob): Promise<EngineResult> {
+      const sec = ('samples' in job ? job.samples.length : 0) / SR;
+      passes.push(sec);
+      return { segments: [{ start: 0, end: Math.min(sec, 1.5), text: 'Hello there.' }], language: 'en', engineMs: 1, audioSec: sec };
+    },
+  };
+}
+
+t.test('a pass that missed only quiet audio before the VAD reported the pause hears it: no pass for the pause', async (t) => {
+  // Voice 0.6–2.1 s; the detector says the speech ended at 2.4 s (its lag) and reports it 0.12 s later.
+  const run = async (afterVoice: Float32Array) => {
+    const engine = helloEngine();
+    const events: LiveEvent[] = [];
+    const at = (sec: number) => Math.round(sec * SR);
+    const detector = scriptedDetector([
+      { after: at(0.64), event: { type: 'start', at: at(0.6) } },
+      { after: at(2.52), event: { type: 'end', at: at(2.5), speechEnd: at(2.4) } },
+    ]);
+    const live = new LiveTranscriber({ scheduler: new Scheduler(1), engine, taskId: 'task-6', userId: 'u', language: 'en', detector }, (e) => events.push(e));
+    await feed(live, concat(quiet(0.6), voice(1.5), afterVoice, quiet(0.6)), 0.02);
+    live.flush();
+    while (!events.some((e) => e.type === 'FLUSHED')) await new Promise((r) => setTimeout(r, 5));
+    // the window starts 0.3 s (the pre-roll) before the speech: a pass over `sec` heard up to 0.3 + sec
+    return { events, heardTo: engine.passes.map((sec) => Math.round((0.3 + sec) * 100) / 100) };
+  };
+  const silent = await run(quiet(0.3));
+  t.same(silent.heardTo, [0.8, 1.3, 1.8, 2.3], 'the last pass heard up to 2.3 s (before the reported end + 0.1 s); none more');
+  t.same(silent.events.filter((e) => e.type === 'FINAL').map((e) => (e as { text: string }).text), ['Hello there.'], 'its text is the final');
+  // The same, but the voice goes on softly (20 dB down) until the detector's end: that pass did not hear it all.
+  const soft = await run(voice(0.3).map((x) => x / 10));
+  t.ok(soft.heardTo.some((to) => to >= 2.5), `a pass for the pause (heard to ${soft.heardTo.join(', ')} s)`);
+});
