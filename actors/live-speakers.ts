@@ -67,8 +67,9 @@ export class LiveSpeakers {
   /** A final with text was made: its speaker follows (finals are embedded one after another, in order). */
   final(segId: string, chunk: number, start: number, end: number): void {
     if (this.failed || end - start < MIN_FINAL_SEC) return;
+    if (this.queuedSamples + Math.round(end * SAMPLE_RATE) - Math.round(start * SAMPLE_RATE) > MAX_QUEUED_SEC * SAMPLE_RATE) return; // (before copying it out)
     const samples = this.slice(start, end);
-    if (!samples || this.queuedSamples + samples.length > MAX_QUEUED_SEC * SAMPLE_RATE) return;
+    if (!samples) return;
     this.queuedSamples += samples.length;
     this.queue = this.queue.then(async () => {
       if (this.abort.signal.aborted || this.failed) return;
