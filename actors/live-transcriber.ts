@@ -17,9 +17,10 @@
 //   its audio leaves the window, which therefore stays bounded.
 // - Pauses (endpointer.ts): the VAD reports every pause of 120 ms; a pause
 //   gets a pass at once (a running pass that cannot hear it is stopped), so
-//   the endpointer hears how the words end. A pass hears a pause when it ran
-//   0.1 s past where the VAD says the speech stopped, or when all it missed
-//   of that is quiet (the VAD's end lags the voice). Where that pass's words end a
+//   the endpointer hears how the words end. A pass has heard a pause when it
+//   ran 0.1 s past where the VAD says the speech stopped, or when all it
+//   missed of that is quiet and its words end a sentence (the VAD's end lags
+//   the voice). Where that pass's words end a
 //   sentence at a pause that lasted 240 ms or more, the text before it is
 //   final and the rest is the next utterance (pause-split.ts) — even if the
 //   speaker went on meanwhile. A pause that goes on ends the utterance after
@@ -40,7 +41,7 @@ import { EnergyVad, type VadEvent, type VoiceDetector } from '../native/audio/va
 import { SAMPLE_RATE } from '../native/audio/pcm.ts';
 import { MAX_OVERLAP, dropOverlap, joinText, sameText, words } from './live-text.ts';
 import { PreRoll, append, audioOf, loudestFrameDb, rangeOf, spanOf, wordsOf, type Utterance } from './utterance.ts';
-import { ENDPOINTING, endpoint } from './endpointer.ts';
+import { ENDPOINTING, endpoint, isComplete } from './endpointer.ts';
 import { splitAtPause, type Split } from './pause-split.ts';
 import { InOrder } from './in-order.ts';
 
@@ -244,7 +245,7 @@ export class LiveTranscriber {
     this.pauses.push({ start: at });
     const pass = this.pass;
     // (at most once per PARTIAL_STEP_MS of audio: a VAD that hears many short pauses must not starve the partials)
-    if (!pass || pass.final || pass.u !== u || this.heardPause(u, pass.covers, at) || at - this.supersededAt < (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE) return;
+    if (!pass || pass.final || pass.u !== u || pass.covers >= at + HEARD_AFTER_PAUSE || at - this.supersededAt < (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE) return;
     this.supersededAt = at;
     pass.stop.abort();
   }
@@ -260,13 +261,13 @@ export class LiveTranscriber {
     const u = this.current;
     const pause = this.openPause;
     if (!u || !pause) return;
-    const covered = u.previous !== undefined && this.heardPause(u, this.heardUpTo(u), pause.start);
-    const heard = covered ? dropOverlap(joinText(u.previous ?? []), u.tail) || u.tail.join(' ') : undefined;
+    const covered = this.lastPassHeard(u, pause.start);
+    const heard = covered ? lastPassText(u) : undefined;
     const silenceMs = ((this.routed - pause.start) / SAMPLE_RATE) * 1000;
     const maxMs = this.deps.turns?.endSilenceMs ?? ENDPOINTING.defaultMs;
     if (endpoint({ silenceMs, heard, maxMs }) === 'wait') return;
     // A pass that will hear the whole pause is on its way: its text is the final, unless it is very late.
-    const coming = this.pass && !this.pass.final && this.pass.u === u && this.heardPause(u, this.pass.covers, pause.start);
+    const coming = this.pass && !this.pass.final && this.pass.u === u && this.pass.covers >= pause.start + HEARD_AFTER_PAUSE;
     if (!covered && coming && silenceMs < maxMs + ENDPOINTING.passGraceMs) return;
     if (!covered) return this.closeCurrent('silence');
     // The last pass heard every word: its text is the final, no pass needed.
@@ -281,18 +282,21 @@ export class LiveTranscriber {
   }
 
   /**
-   * Whether a pass over `u` that ran up to stream position `covers` heard all
-   * the speech before the pause that started at `pauseStart`: it ran
-   * HEARD_AFTER_PAUSE past it, or all it missed of that is quiet. (Silero's
-   * end of speech lags the voice by up to ~0.2 s: a pass that started just
-   * before the pause was reported often heard every word.)
+   * The last finished pass over `u` heard all its speech before the pause at
+   * `pauseStart`: it ran HEARD_AFTER_PAUSE past it, or (the quiet rule) all it
+   * missed of that is quiet and its words end a sentence. Silero's end of
+   * speech lags the voice by up to ~0.2 s, so the pass that started as the
+   * words ended often heard every word; but whisper often puts the period
+   * only once it hears silence after the last word, so without one the
+   * pause's own pass tells the endpointer how the words end.
    */
-  private heardPause(u: Utterance, covers: number, pauseStart: number): boolean {
+  private lastPassHeard(u: Utterance, pauseStart: number): boolean {
+    if (!u.previous) return false;
+    const covers = this.heardUpTo(u);
     const wanted = pauseStart + HEARD_AFTER_PAUSE;
     if (covers >= wanted) return true;
     if (covers <= u.start || wanted - covers > QUIET_SPAN_MAX || u.start + u.length < wanted) return false;
-    const missed = loudestFrameDb(rangeOf(u, covers - u.start, wanted - u.start));
-    return missed <= u.loudestDb - QUIET_DB;
+    return loudestFrameDb(rangeOf(u, covers - u.start, wanted - u.start)) <= u.loudestDb - QUIET_DB && isComplete(lastPassText(u));
   }
 
   /** The stream position up to which the last pass over `u` heard. */
@@ -325,10 +329,10 @@ export class LiveTranscriber {
     const pause = this.openPause;
     if (cause === 'finalize' || cause === 'close') {
       // Closed in a pause that the last pass heard whole (a finalize, the end of the stream): that pass is the final.
-      if (pause && u.previous && this.heardPause(u, this.heardUpTo(u), pause.start)) return this.endWith(u, u.previous, u.passedLength, cause);
+      if (pause && u.previous && this.lastPassHeard(u, pause.start)) return this.endWith(u, u.previous, u.passedLength, cause);
       // A pass running now hears all of it (every sample, or all the speech before the pause): it becomes the final, no pass more.
       const pass = this.pass;
-      if (pass && !pass.final && !pass.stop.signal.aborted && pass.u === u && (pass.covers >= u.start + u.length || (pause && this.heardPause(u, pass.covers, pause.start)))) {
+      if (pass && !pass.final && !pass.stop.signal.aborted && pass.u === u && (pass.covers >= u.start + u.length || (pause && pass.covers >= pause.start + HEARD_AFTER_PAUSE))) {
         pass.final = true;
         return this.close(u, pass.covers - u.start, cause);
       }
@@ -379,7 +383,7 @@ export class LiveTranscriber {
     const u = this.current;
     // A partial pass per PARTIAL_STEP_MS of new speech; a pause gets one at once (the endpointer wants to hear how the words end).
     const pause = this.pauses.at(-1);
-    const unheardPause = u && pause !== undefined && u.start + u.length >= pause.start + HEARD_AFTER_PAUSE && !this.heardPause(u, this.heardUpTo(u), pause.start);
+    const unheardPause = u && pause !== undefined && u.start + u.length >= pause.start + HEARD_AFTER_PAUSE && !this.lastPassHeard(u, pause.start);
     const due = u && (u.length - u.passedLength >= (PARTIAL_STEP_MS / 1000) * SAMPLE_RATE || unheardPause);
     if (u && due) return void this.run(u, false);
     if (this.flushing && !this.current) {
@@ -523,6 +527,9 @@ export class LiveTranscriber {
     this.emit({ type: 'PARTIAL', segId: u.segId, ...span, text, ...wordsOf(u, segments, text, span) });
   }
 }
+
+/** What the last pass over `u` said, less what was already final. */
+const lastPassText = (u: Utterance) => dropOverlap(joinText(u.previous ?? []), u.tail) || u.tail.join(' ');
 
 const seconds = (samples: number) => Math.round((samples / SAMPLE_RATE) * 1000) / 1000;
 
